@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+from businesses.models import Business, Service
+from clients.models import Client
+
+
+class BookingStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    CONFIRMED = "confirmed", "Confirmed"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+class Channel(models.TextChoices):
+    STAFF = "staff", "Staff"
+    ONLINE = "online", "Online booking"
+    API = "api", "API"
+
+
+class Booking(models.Model):
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="bookings")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=BookingStatus.choices, default=BookingStatus.REQUESTED)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    currency = models.CharField(max_length=3)
+    list_price = models.PositiveIntegerField(help_text="The service's price when booked, in minor units.")
+    total = models.PositiveIntegerField(help_text="List price less the discounts, in minor units.")
+    notes = models.TextField("notes to the provider", blank=True)
+    heard_about = models.CharField("how did you hear about us", max_length=200, blank=True)
+    is_first_booking = models.BooleanField(default=False)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="booking_ends_after_start"
+            ),
+            models.CheckConstraint(condition=models.Q(total__lte=models.F("list_price")), name="booking_total_le_list"),
+        ]
+        indexes = [
+            models.Index(fields=["business", "starts_at"], name="booking_business_start"),
+            models.Index(fields=["business", "client", "starts_at"], name="booking_business_client"),
+            models.Index(fields=["business", "status", "starts_at"], name="booking_business_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} for {self.client} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def discount_total(self) -> int:
+        return self.list_price - self.total
+
+
+class DiscountKind(models.TextChoices):
+    REFERRAL = "referral", "Referral discount"
+    COUPON = "coupon", "Coupon"
+    PROMOTION = "promotion", "Promotion"
+    STORE_CREDIT = "store_credit", "Store credit"
+    POINTS = "points", "Points"
+    SERVICE_CREDIT = "service_credit", "Service credit"
+    MANUAL = "manual", "Manual discount"
+
+
+class BookingDiscount(models.Model):
+    """A snapshot of a discount applied to a booking: it survives later edits of the rule or code."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(max_length=16, choices=DiscountKind.choices)
+    label = models.CharField(max_length=200)
+    amount = models.PositiveIntegerField(help_text="In minor units.")
+    source_type = models.CharField(max_length=64, blank=True, help_text="The rule, code or promotion it came from.")
+    source_id = models.BigIntegerField(null=True, blank=True)
+    code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["business", "booking"], name="discount_business_booking")]
+
+    def __str__(self) -> str:
+        return f"{self.label}: −{self.amount}"
+
+
+class PaymentStatus(models.TextChoices):
+    DUE = "due", "Due"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    OTHER = "other", "Other"
+    STRIPE = "stripe", "Card online (Stripe)"
+
+
+class Payment(models.Model):
+    """One row of a booking's payment schedule; recording a payment marks it paid."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="payments")
+    sequence = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    amount = models.PositiveIntegerField(help_text="Due, in minor units, after discounts.")
+    discount = models.PositiveIntegerField(default=0, help_text="The part of the discounts on this payment.")
+    status = models.CharField(max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.DUE)
+    method = models.CharField(max_length=8, choices=PaymentMethod.choices, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["booking", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "booking", "sequence"], name="payment_unique_sequence"),
+            models.CheckConstraint(
+                condition=models.Q(status="paid", paid_at__isnull=False) | ~models.Q(status="paid"),
+                name="payment_paid_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["business", "status", "due_on"], name="payment_business_due")]
+
+    def __str__(self) -> str:
+        return f"Payment {self.sequence} of booking {self.booking_id}"
+
+
+class BookingEvent(models.Model):
+    """The booking's own history: every status change, who made it and when."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, choices=BookingStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=BookingStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"

@@ -1,0 +1,440 @@
+"""Reads of the clients list: the filters a practitioner combines, the matching clients, counts and exports.
+
+`ClientFilters` is what the list's form, a segment's saved JSON and the CSV export share. Parsing never raises:
+a value that makes no sense becomes a message in `errors` and that one filter is left out, so the page still
+answers with everything else applied. Days and dates are read in the current time zone, which inside a
+dashboard request is the business's own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Upper
+from django.utils import timezone
+
+from businesses.models import Business
+
+from .models import Client, ClientTag, Segment, Source, Tag
+
+PAGE_SIZE = 50
+# Counting every match of a loose filter among a million clients costs more than the page itself (a combined
+# filter over a popular tag reads a hundred thousand rows). Past this many the list says "1,000+" and pages on
+# with "Next": exact counts are for the targeted lists a practitioner acts on. Measured in bench/clients_list.py.
+COUNT_CAP = 1_000
+MAX_DAYS = 36_500
+MAX_VISITS = 1_000_000
+MAX_SEARCH_LENGTH = 100
+TRUE_VALUES = frozenset({"1", "on", "true", "yes"})
+FALSE_VALUES = frozenset({"", "0", "off", "false", "no"})
+PHONE_LIKE = re.compile(r"^[\d\s+()./-]+$")
+
+LABELS = {
+    "q": "Search",
+    "referrer": "Referrers only",
+    "source": "Source",
+    "referred_by": "Referred by",
+    "tag": "Tag",
+    "last_visit_less_than": "Last visit less than … days ago",
+    "last_visit_more_than": "Last visit more than … days ago",
+    "never_visited": "Never visited",
+    "visits_more_than": "Visits more than",
+    "visits_less_than": "Visits fewer than",
+    "created_from": "Added from",
+    "created_to": "Added until",
+}
+
+
+@dataclass
+class ClientFilters:
+    """Every filter of the clients list; None (or False) means "not filtered on this". All combine with AND."""
+
+    q: str = ""
+    referrer: bool = False
+    source: str | None = None
+    referred_by: int | None = None
+    tag: int | None = None
+    last_visit_less_than: int | None = None
+    last_visit_more_than: int | None = None
+    never_visited: bool = False
+    visits_more_than: int | None = None
+    visits_less_than: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    errors: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def from_querydict(cls, data) -> ClientFilters:
+        """Parse a request's GET (or a segment's dict). Unknown keys are ignored; bad values go to `errors`."""
+        filters = cls()
+        errors = filters.errors
+
+        def text(name: str) -> str:
+            value = data.get(name, "")
+            return value.strip() if isinstance(value, str) else str(value)
+
+        def integer(name: str, *, maximum: int, noun: str) -> int | None:
+            raw = text(name)
+            if raw == "":
+                return None
+            try:
+                value = int(raw)
+            except ValueError:
+                errors.append(f"{LABELS[name]}: “{raw[:30]}” is not a whole number of {noun}.")
+                return None
+            if value < 0 or value > maximum:
+                errors.append(f"{LABELS[name]}: enter a number of {noun} between 0 and {maximum:,}.")
+                return None
+            return value
+
+        def identifier(name: str) -> int | None:
+            raw = text(name)
+            if raw == "":
+                return None
+            if not raw.isdigit() or len(raw) > 18:
+                errors.append(f"{LABELS[name]}: “{raw[:30]}” is not a valid choice.")
+                return None
+            return int(raw)
+
+        def day(name: str) -> date | None:
+            raw = text(name)
+            if raw == "":
+                return None
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                errors.append(f"{LABELS[name]}: “{raw[:30]}” is not a date. Use the form YYYY-MM-DD, e.g. 2026-03-31.")
+                return None
+
+        def flag(name: str) -> bool:
+            raw = text(name).lower()
+            if raw in TRUE_VALUES:
+                return True
+            if raw not in FALSE_VALUES:
+                errors.append(f"{LABELS[name]}: “{raw[:30]}” should be on or off.")
+            return False
+
+        q = " ".join(text("q").split())
+        if len(q) > MAX_SEARCH_LENGTH:
+            errors.append(f"Search: use at most {MAX_SEARCH_LENGTH} characters.")
+            q = q[:MAX_SEARCH_LENGTH]
+        filters.q = q
+        filters.referrer = flag("referrer")
+        source = text("source")
+        if source and source not in Source.values:
+            errors.append(f"Source: “{source[:30]}” is not one of the listed sources.")
+        elif source:
+            filters.source = source
+        filters.referred_by = identifier("referred_by")
+        filters.tag = identifier("tag")
+        filters.last_visit_less_than = integer("last_visit_less_than", maximum=MAX_DAYS, noun="days")
+        filters.last_visit_more_than = integer("last_visit_more_than", maximum=MAX_DAYS, noun="days")
+        filters.never_visited = flag("never_visited")
+        filters.visits_more_than = integer("visits_more_than", maximum=MAX_VISITS, noun="visits")
+        filters.visits_less_than = integer("visits_less_than", maximum=MAX_VISITS, noun="visits")
+        filters.created_from = day("created_from")
+        filters.created_to = day("created_to")
+        filters._check_ranges()
+        return filters
+
+    def _check_ranges(self) -> None:
+        """Refuse combinations that can match nobody, so an empty list never hides a typo."""
+        errors = self.errors
+        less, more = self.last_visit_less_than, self.last_visit_more_than
+        if less is not None and more is not None and more >= less:
+            errors.append(
+                f"Last visit: “more than {more} days ago” and “less than {less} days ago” leave no days in between."
+            )
+            self.last_visit_less_than = self.last_visit_more_than = None
+        if self.never_visited and (self.last_visit_less_than is not None or self.last_visit_more_than is not None):
+            errors.append("“Never visited” cannot be combined with a last-visit range; choose one.")
+            self.never_visited = False
+        if self.never_visited and self.visits_more_than is not None:
+            errors.append("“Never visited” cannot be combined with “visits more than”; choose one.")
+            self.never_visited = False
+        v_more, v_less = self.visits_more_than, self.visits_less_than
+        if v_more is not None and v_less is not None and v_less - v_more <= 1:
+            errors.append(f"Visits: no number of visits is both more than {v_more} and fewer than {v_less}.")
+            self.visits_more_than = self.visits_less_than = None
+        if self.visits_less_than == 0:
+            errors.append("Visits: nobody has fewer than 0 visits. Use “Never visited” or a number above 0.")
+            self.visits_less_than = None
+        if self.created_from and self.created_to and self.created_from > self.created_to:
+            errors.append("Added: the start date is after the end date.")
+            self.created_from = self.created_to = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The filters that are set, JSON-ready (dates as ISO strings): what a segment stores."""
+        result: dict[str, object] = {}
+        for f in fields(self):
+            if f.name == "errors":
+                continue
+            value = getattr(self, f.name)
+            if value is None or value is False or value == "":
+                continue
+            result[f.name] = value.isoformat() if isinstance(value, date) else value
+        return result
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ClientFilters:
+        """Read a segment's stored filters with the same checks as a request (a stored filter may have aged)."""
+        return cls.from_querydict({key: ("1" if value is True else value) for key, value in data.items()})
+
+    def to_query(self) -> dict[str, str]:
+        return {key: "1" if value is True else str(value) for key, value in self.to_dict().items()}
+
+    def querystring(self, **extra) -> str:
+        """URL query string of these filters (plus `extra`, e.g. page=2), without the leading "?"."""
+        params = self.to_query()
+        params.update({key: str(value) for key, value in extra.items() if value not in (None, "")})
+        return urlencode(params)
+
+    def without(self, name: str) -> ClientFilters:
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "errors"}
+        values[name] = False if isinstance(values[name], bool) else ("" if name == "q" else None)
+        return ClientFilters(**values)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.to_dict()
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def _word_q(word: str) -> Q:
+    if len(word) < 3:
+        # One or two letters are the start of a name ("Jo", "Wu"): a trigram index can serve a prefix, not "%jo%".
+        return Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
+    return Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+
+
+def _search_q(q: str) -> Q:
+    """Every word must appear in the first name, last name or e-mail; a query that looks like a phone number
+    may instead match the phone as a whole, whatever spaces or trunk zero the practitioner typed."""
+    words = Q()
+    for word in q.split():
+        words &= _word_q(word)
+    if PHONE_LIKE.match(q):
+        # Phones are stored in E.164 ("+447911123456"): "07911 123456" drops its trunk zero, "0044…" its
+        # international prefix; what is left are digits the stored number contains.
+        digits = re.sub(r"\D", "", q).lstrip("0")
+        if len(digits) >= 3:
+            return words | Q(phone__contains=digits)
+    return words
+
+
+def client_queryset(*, business: Business, filters: ClientFilters) -> QuerySet[Client]:
+    """Clients of `business` matching every filter that is set; erased clients are never listed."""
+    qs = Client.objects.filter(business=business, erased_at__isnull=True)
+    if filters.q:
+        qs = qs.filter(_search_q(filters.q))
+    if filters.referrer:
+        qs = qs.filter(referred_clients_count__gt=0)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.referred_by is not None:
+        qs = qs.filter(referred_by_id=filters.referred_by)
+    if filters.tag is not None:
+        qs = qs.filter(
+            Exists(ClientTag.objects.filter(business=business, tag_id=filters.tag, client_id=OuterRef("pk")))
+        )
+    today = timezone.localdate()
+    if filters.last_visit_less_than is not None:
+        qs = qs.filter(last_visit_at__gte=_local_midnight(today - timedelta(days=filters.last_visit_less_than)))
+    if filters.last_visit_more_than is not None:
+        # Only clients who did visit: "hasn't been in for 90 days" is about lapsed clients, not new sign-ups.
+        qs = qs.filter(last_visit_at__lt=_local_midnight(today - timedelta(days=filters.last_visit_more_than)))
+    if filters.never_visited:
+        qs = qs.filter(last_visit_at__isnull=True)
+    if filters.visits_more_than is not None:
+        qs = qs.filter(completed_visits__gt=filters.visits_more_than)
+    if filters.visits_less_than is not None:
+        qs = qs.filter(completed_visits__lt=filters.visits_less_than)
+    if filters.created_from:
+        qs = qs.filter(created_at__gte=_local_midnight(filters.created_from))
+    if filters.created_to:
+        qs = qs.filter(created_at__lt=_local_midnight(filters.created_to + timedelta(days=1)))
+    return qs
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    value: int
+    capped: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}+" if self.capped else f"{self.value:,}"
+
+
+def capped_count(qs: QuerySet, cap: int | None = None) -> CappedCount:
+    """COUNT over at most `cap + 1` rows (a LIMITed subquery), so a loose filter never counts a million rows."""
+    cap = COUNT_CAP if cap is None else cap
+    n = qs.order_by().values("pk")[: cap + 1].count()
+    return CappedCount(min(n, cap), n > cap)
+
+
+@dataclass
+class ClientPage:
+    clients: list[Client]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + 1 if self.clients else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + len(self.clients)
+
+
+def client_page(*, business: Business, filters: ClientFilters, page: int = 1) -> ClientPage:
+    """One page of the list in name order, in a fixed number of queries whatever the page size."""
+    page = max(1, page)
+    offset = (page - 1) * PAGE_SIZE
+    matching = client_queryset(business=business, filters=filters)
+    if filters.q:
+        # Matches of a name search cluster in name order ("garcia" sits after every A-F name), so walking the
+        # name index until 50 match can read most of the business. Sorting on an expression makes the database
+        # collect the matches through the trigram index first; sorting only their ids keeps that sort narrow,
+        # and the page's rows are read by id afterwards.
+        ids = list(
+            matching.order_by(Upper("last_name"), Upper("first_name"), "id").values_list("pk", flat=True)[
+                offset : offset + PAGE_SIZE + 1
+            ]
+        )
+        rows_qs = Client.objects.filter(business=business, pk__in=ids)
+    else:
+        ids = None
+        rows_qs = matching.order_by("last_name", "first_name", "id")[offset : offset + PAGE_SIZE + 1]
+    rows_qs = rows_qs.select_related("referred_by").prefetch_related(
+        Prefetch(
+            "clienttag_set",
+            queryset=ClientTag.objects.filter(business=business).select_related("tag").order_by("tag__name"),
+            to_attr="tag_links",
+        )
+    )
+    rows = list(rows_qs)
+    if ids is not None:
+        position = {pk: index for index, pk in enumerate(ids)}
+        rows.sort(key=lambda client: position[client.pk])
+    # One extra row tells whether there is a next page without counting.
+    return ClientPage(clients=rows[:PAGE_SIZE], number=page, has_next=len(rows) > PAGE_SIZE)
+
+
+def tags_with_counts(*, business: Business) -> QuerySet[Tag]:
+    """Every tag with `client_count`, in one query: each count is an index-only range of (business, tag, client).
+
+    Erasing a client removes their tags (clients.privacy), so counting the tag rows counts live clients without
+    visiting a million client rows.
+    """
+    per_tag = (
+        ClientTag.objects.filter(business=business, tag=OuterRef("pk"))
+        .order_by()
+        .values("tag")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return (
+        Tag.objects.filter(business=business)
+        .annotate(client_count=Coalesce(Subquery(per_tag, output_field=IntegerField()), 0))
+        .order_by("name")
+    )
+
+
+def segment_list(*, business: Business) -> QuerySet[Segment]:
+    return Segment.objects.filter(business=business).order_by("name")
+
+
+def segment_count(*, business: Business, segment: Segment) -> CappedCount:
+    filters = ClientFilters.from_dict(segment.filters)
+    return capped_count(client_queryset(business=business, filters=filters))
+
+
+EXPORT_COLUMNS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "source",
+    "referred_by_email",
+    "tags",
+    "completed_visits",
+    "first_visit",
+    "last_visit",
+    "lifetime_spend",
+    "created_at",
+]
+EXPORT_CHUNK = 2000
+
+
+def _chunks(iterable, size: int):
+    chunk: list = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def export_rows(*, business: Business, filters: ClientFilters):
+    """Yield one tuple per matching client (columns as EXPORT_COLUMNS, raw values), streaming from the database.
+
+    Clients come through a server-side cursor in chunks of EXPORT_CHUNK; each chunk's tags are read with one
+    query, so a million clients cost about 500 queries, never one per client.
+    """
+    qs = (
+        client_queryset(business=business, filters=filters)
+        .order_by("id")
+        .values_list(
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "source",
+            "referred_by__email",
+            "completed_visits",
+            "first_visit_at",
+            "last_visit_at",
+            "lifetime_spend",
+            "created_at",
+        )
+    )
+    for chunk in _chunks(qs.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
+        tags: dict[int, list[str]] = {}
+        links = (
+            ClientTag.objects.filter(business=business, client_id__in=[row[0] for row in chunk])
+            .order_by("tag__name")
+            .values_list("client_id", "tag__name")
+        )
+        for client_id, name in links:
+            tags.setdefault(client_id, []).append(name)
+        for row in chunk:
+            (_id, first, last, email, phone, source, referrer_email, visits, first_at, last_at, spend, created) = row
+            yield (
+                first,
+                last,
+                email,
+                phone,
+                source,
+                referrer_email or "",
+                ", ".join(tags.get(_id, [])),
+                visits,
+                first_at,
+                last_at,
+                spend,
+                created,
+            )

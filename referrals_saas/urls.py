@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from businesses import views as business_views
+
+from . import views
+
+# Everything under /b/<business_slug>/ is the dashboard: the tenancy middleware checks membership and
+# activates the business's scope before any of these views run.
+dashboard_patterns = [
+    path("", views.overview, name="overview"),
+    path("", include("businesses.urls")),
+    path("clients/", include("clients.urls")),
+    path("bookings/", include("bookings.urls")),
+    path("services/", include("businesses.urls_services")),
+    path("referrals/", include("referrals.urls")),
+    path("rewards/", include("rewards.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("widget/", include("widgets.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("dashboard/", views.dashboard_home, name="dashboard_home"),
+    path("businesses/new/", business_views.business_new, name="business_new"),
+    path("invitations/<str:token>/", business_views.invitation_accept, name="invitation_accept"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("b/<slug:business_slug>/", include(dashboard_patterns)),
+]
