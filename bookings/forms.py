@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from businesses.models import Business, Service
 from clients.models import Client, Source
+from clients.params import DAY_RANGE_ERROR, day_in_range
+from clients.selectors import client_search
 from clients.services import ClientData
 
 from .models import BookingStatus, PaymentMethod
-from .selectors import BookingFilters, bookable_services, client_suggestions
+from .selectors import CLIENT_SUGGESTIONS, BookingFilters, bookable_services
 
 
 class DateInput(forms.DateInput):
@@ -25,6 +27,13 @@ class TimeInput(forms.TimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%H:%M")
+
+
+def _checked_day(value):
+    """A DateField's value, refused outside the range where the schedule's day arithmetic cannot overflow."""
+    if value is not None and not day_in_range(value):
+        raise forms.ValidationError(DAY_RANGE_ERROR, code="out_of_range")
+    return value
 
 
 class BookingFilterForm(forms.Form):
@@ -46,6 +55,12 @@ class BookingFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Archived services too: their bookings are still in the list.
         self.fields["service"].queryset = Service.objects.filter(business=business).order_by("-is_active", "name")
+
+    def clean_date_from(self):
+        return _checked_day(self.cleaned_data.get("date_from"))
+
+    def clean_date_to(self):
+        return _checked_day(self.cleaned_data.get("date_to"))
 
     def filters(self) -> BookingFilters:
         # cleaned_data keeps the fields that did parse, so one bad date does not drop the other filters.
@@ -103,6 +118,18 @@ class BookingForm(forms.Form):
         help_text="Only your team sees these.",
     )
     heard_about = forms.CharField(label="How did they hear about us?", required=False, max_length=200)
+    referral_code = forms.CharField(
+        label="Referral code",
+        required=False,
+        max_length=32,
+        help_text="The code of the friend who sent them, if they have one: the new client's discount applies.",
+    )
+    coupon_code = forms.CharField(
+        label="Coupon code",
+        required=False,
+        max_length=30,
+        help_text="A coupon the client earned, e.g. THX-ABCD-EFGH. It can be used once.",
+    )
 
     def __init__(self, *args, business: Business, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,6 +137,9 @@ class BookingForm(forms.Form):
         self.fields["service"].queryset = bookable_services(business=business)
         self.chosen_client: Client | None = None
         self.suggestions: list[Client] = []
+
+    def clean_date(self):
+        return _checked_day(self.cleaned_data.get("date"))
 
     def clean(self):
         data = super().clean()
@@ -124,7 +154,7 @@ class BookingForm(forms.Form):
                 ).first()
             if self.chosen_client is None:
                 query = data.get("client_query") or ""
-                self.suggestions = client_suggestions(business=self.business, query=query)
+                self.suggestions = client_search(business=self.business, q=query, limit=CLIENT_SUGGESTIONS)
                 if self.suggestions:
                     message = "Choose the client from the list below."
                 elif query.strip():

@@ -35,12 +35,14 @@ class Booking(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     currency = models.CharField(max_length=3)
-    list_price = models.PositiveIntegerField(help_text="The service's price when booked, in minor units.")
-    total = models.PositiveIntegerField(help_text="List price less the discounts, in minor units.")
+    # Bigints: a membership or a run of sessions is many times the service's price, past int4's 21,474,836.47.
+    list_price = models.BigIntegerField(help_text="The service's price when booked, in minor units.")
+    total = models.BigIntegerField(help_text="List price less the discounts, in minor units.")
     notes = models.TextField("notes to the provider", blank=True)
     heard_about = models.CharField("how did you hear about us", max_length=200, blank=True)
     is_first_booking = models.BooleanField(default=False)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
+    is_test = models.BooleanField(default=False, help_text="Made by the referral program's test drive.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -55,6 +57,8 @@ class Booking(models.Model):
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="booking_ends_after_start"
             ),
             models.CheckConstraint(condition=models.Q(total__lte=models.F("list_price")), name="booking_total_le_list"),
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="booking_total_not_negative"),
+            models.CheckConstraint(condition=models.Q(list_price__gte=0), name="booking_list_price_not_negative"),
         ]
         indexes = [
             models.Index(fields=["business", "starts_at"], name="booking_business_start"),
@@ -87,7 +91,7 @@ class BookingDiscount(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="discounts")
     kind = models.CharField(max_length=16, choices=DiscountKind.choices)
     label = models.CharField(max_length=200)
-    amount = models.PositiveIntegerField(help_text="In minor units.")
+    amount = models.BigIntegerField(help_text="In minor units.")
     source_type = models.CharField(max_length=64, blank=True, help_text="The rule, code or promotion it came from.")
     source_id = models.BigIntegerField(null=True, blank=True)
     code = models.CharField(max_length=40, blank=True)
@@ -97,6 +101,7 @@ class BookingDiscount(models.Model):
 
     class Meta:
         ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="discount_amount_not_negative")]
         indexes = [models.Index(fields=["business", "booking"], name="discount_business_booking")]
 
     def __str__(self) -> str:
@@ -123,8 +128,8 @@ class Payment(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="payments")
     sequence = models.PositiveSmallIntegerField()
     due_on = models.DateField()
-    amount = models.PositiveIntegerField(help_text="Due, in minor units, after discounts.")
-    discount = models.PositiveIntegerField(default=0, help_text="The part of the discounts on this payment.")
+    amount = models.BigIntegerField(help_text="Due, in minor units, after discounts.")
+    discount = models.BigIntegerField(default=0, help_text="The part of the discounts on this payment.")
     status = models.CharField(max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.DUE)
     method = models.CharField(max_length=8, choices=PaymentMethod.choices, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -142,6 +147,8 @@ class Payment(models.Model):
                 condition=models.Q(status="paid", paid_at__isnull=False) | ~models.Q(status="paid"),
                 name="payment_paid_has_time",
             ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(condition=models.Q(discount__gte=0), name="payment_discount_not_negative"),
         ]
         indexes = [models.Index(fields=["business", "status", "due_on"], name="payment_business_due")]
 

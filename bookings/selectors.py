@@ -5,27 +5,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Count, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from businesses.models import Business, Service
 from clients.models import Client
+from clients.params import clamp_day
+from clients.selectors import client_matches
 
-from .models import Booking, BookingStatus
+from .models import Booking, BookingStatus, Payment, PaymentStatus
 
 CLIENT_SUGGESTIONS = 10
+# The bookings list's client filter takes the bookings of at most this many matching clients: a search that
+# matches more is not a search for someone, and the list stays one indexed query.
+LIST_SEARCH_CLIENTS = 1_000
 
 
 def day_start(day: date) -> datetime:
-    """Midnight at the start of `day` in the current time zone (the business's inside dashboard requests)."""
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """Midnight at the start of `day` in the current time zone (the business's inside dashboard requests).
+
+    Days outside the dashboard's range are clamped to it: midnight of 9999-12-31 plus a day, or of 0001-01-01
+    converted to UTC, is past what datetime can hold.
+    """
+    return timezone.make_aware(datetime.combine(clamp_day(day), time.min))
+
+
+def day_end(day: date) -> datetime:
+    """Midnight at the end of `day` (the start of the next), clamped like `day_start`."""
+    return timezone.make_aware(datetime.combine(clamp_day(day) + timedelta(days=1), time.min))
 
 
 def bookings_between(*, business: Business, start: date, end: date) -> QuerySet[Booking]:
     """Bookings starting on the days `start` to `end` (inclusive), with what a schedule card shows."""
     return (
         Booking.objects.filter(
-            business=business, starts_at__gte=day_start(start), starts_at__lt=day_start(end + timedelta(days=1))
+            business=business, starts_at__gte=day_start(start), starts_at__lt=day_end(end), is_test=False
         )
         .select_related("client", "service")
         .order_by("starts_at", "id")
@@ -43,7 +58,8 @@ class ScheduleDay:
 
 
 def schedule(*, business: Business, start: date, days: int) -> list[ScheduleDay]:
-    """`days` consecutive days from `start`, each with its bookings, empty days included."""
+    """`days` consecutive days from `start` (clamped to the dashboard's range), each with its bookings."""
+    start = clamp_day(start)
     by_day: dict[date, list[Booking]] = {start + timedelta(days=i): [] for i in range(days)}
     for booking in bookings_between(business=business, start=start, end=start + timedelta(days=days - 1)):
         by_day.setdefault(timezone.localdate(booking.starts_at), []).append(booking)
@@ -60,25 +76,9 @@ class BookingFilters:
     new_clients_only: bool = False
 
 
-def client_match(query: str, prefix: str = "") -> Q:
-    """Every word of `query` must start a first name, last name or e-mail, or appear in the phone number."""
-    condition = Q()
-    for word in query.split()[:5]:
-        digits = "".join(ch for ch in word if ch.isdigit())
-        term = (
-            Q(**{f"{prefix}first_name__istartswith": word})
-            | Q(**{f"{prefix}last_name__istartswith": word})
-            | Q(**{f"{prefix}email__istartswith": word})
-        )
-        if len(digits) >= 3:
-            term |= Q(**{f"{prefix}phone__contains": digits})
-        condition &= term
-    return condition
-
-
 def booking_list(*, business: Business, filters: BookingFilters) -> QuerySet[Booking]:
     """The bookings list, newest first, with the client and service joined in (one query per page)."""
-    bookings = Booking.objects.filter(business=business)
+    bookings = Booking.objects.filter(business=business, is_test=False)
     if filters.status:
         bookings = bookings.filter(status=filters.status)
     if filters.service_id:
@@ -86,23 +86,13 @@ def booking_list(*, business: Business, filters: BookingFilters) -> QuerySet[Boo
     if filters.date_from:
         bookings = bookings.filter(starts_at__gte=day_start(filters.date_from))
     if filters.date_to:
-        bookings = bookings.filter(starts_at__lt=day_start(filters.date_to + timedelta(days=1)))
+        bookings = bookings.filter(starts_at__lt=day_end(filters.date_to))
     if filters.query.strip():
-        bookings = bookings.filter(client_match(filters.query, prefix="client__"))
+        clients = client_matches(business=business, q=filters.query).order_by().values("pk")[:LIST_SEARCH_CLIENTS]
+        bookings = bookings.filter(client_id__in=clients)
     if filters.new_clients_only:
         bookings = bookings.filter(is_first_booking=True)
     return bookings.select_related("client", "service").order_by("-starts_at", "-id")
-
-
-def client_suggestions(*, business: Business, query: str, limit: int = CLIENT_SUGGESTIONS) -> list[Client]:
-    """At most `limit` clients matching what staff typed; erased clients are never offered."""
-    if not query.strip():
-        return []
-    return list(
-        Client.objects.filter(business=business, erased_at__isnull=True)
-        .filter(client_match(query))
-        .order_by("last_name", "first_name", "id")[:limit]
-    )
 
 
 def overlapping_bookings(
@@ -129,4 +119,35 @@ def booking_detail(*, business: Business, booking_id: int) -> Booking | None:
         .select_related("client", "service", "created_by", "status_changed_by")
         .prefetch_related("discounts", "payments__recorded_by", "events__actor")
         .first()
+    )
+
+
+CLIENT_FIGURES = ("completed_visits", "first_visit_at", "last_visit_at", "lifetime_spend", "referred_clients_count")
+
+
+def _aggregate(queryset, group_by: str, expression, output_field=None):
+    """A correlated subquery giving one aggregate per client (grouped on `group_by`)."""
+    return Subquery(
+        queryset.order_by().values(group_by).annotate(value=expression).values("value")[:1],
+        output_field=output_field,
+    )
+
+
+def with_computed_figures(clients: QuerySet[Client]) -> QuerySet[Client]:
+    """`clients` annotated with `computed_<field>` for every CLIENT_FIGURES field, from the rows it summarises."""
+    completed = Booking.objects.filter(
+        business=OuterRef("business_id"), client=OuterRef("pk"), status=BookingStatus.COMPLETED
+    )
+    paid = Payment.objects.filter(
+        business=OuterRef("business_id"), booking__client=OuterRef("pk"), status=PaymentStatus.PAID
+    )
+    referred = Client.objects.filter(business=OuterRef("business_id"), referred_by=OuterRef("pk"))
+    return clients.annotate(
+        computed_completed_visits=Coalesce(_aggregate(completed, "client", Count("pk")), Value(0)),
+        computed_first_visit_at=_aggregate(completed, "client", Min("starts_at")),
+        computed_last_visit_at=_aggregate(completed, "client", Max("starts_at")),
+        computed_lifetime_spend=Coalesce(
+            _aggregate(paid, "booking__client", Sum("amount"), BigIntegerField()), Value(0)
+        ),
+        computed_referred_clients_count=Coalesce(_aggregate(referred, "referred_by", Count("pk")), Value(0)),
     )

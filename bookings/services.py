@@ -14,6 +14,7 @@ from django.utils import timezone
 from businesses.events import event_record
 from businesses.models import Business, PaymentPlan, Service
 from clients.models import Client
+from clients.params import DAY_RANGE_ERROR, day_in_range
 from clients.services import ClientData, client_create
 
 from .models import (
@@ -27,6 +28,7 @@ from .models import (
     PaymentStatus,
 )
 from .schedule import payment_schedule
+from .selectors import CLIENT_FIGURES, with_computed_figures
 
 # Which status may follow which. A booking that is completed, cancelled or a no-show is final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -83,6 +85,7 @@ def booking_create(
         raise ValidationError({"service": "This service is archived and cannot be booked."})
     if status not in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED):
         raise ValidationError({"status": "A new booking is either requested or confirmed."})
+    _check_start(starts_at)
     Client.objects.select_for_update().filter(business=business, pk=client.pk).first()
     first = is_new_client(business=business, client=client)
     if service.new_clients_only and not first:
@@ -130,6 +133,16 @@ def booking_create(
     if status == BookingStatus.CONFIRMED:
         event_record(business=business, kind="booking.confirmed", subject=booking, actor=actor)
     return booking
+
+
+def _check_start(starts_at: datetime) -> None:
+    """Refuse a start whose end, payment dates or UTC conversion would overflow (0001-01-01, 9999-12-31)."""
+    try:
+        day = timezone.localdate(starts_at)
+    except (OverflowError, ValueError, AttributeError):
+        day = None
+    if day is None or not day_in_range(day):
+        raise ValidationError({"starts_at": DAY_RANGE_ERROR})
 
 
 def _write_discount_rows(business: Business, booking: Booking, lines: tuple[DiscountLine, ...], applied: int) -> None:
@@ -262,3 +275,19 @@ def booking_create_for_new_client(
     return booking_create(
         business=business, client=client, service=service, starts_at=starts_at, actor=actor, **booking_fields
     )
+
+
+def client_history_recompute(*, business: Business, client: Client) -> None:
+    """Recompute what summarises a client's bookings once two records became one (a merge handler, run inside
+    the merge's transaction with the client's row locked): only the earliest booking that still stands (by start,
+    cancelled ones aside) is the first booking, and the visit and spend figures are counted from the rows."""
+    standing = Booking.objects.filter(business=business, client=client).exclude(status=BookingStatus.CANCELLED)
+    first_pk = standing.order_by("starts_at", "id").values_list("pk", flat=True).first()
+    standing.filter(is_first_booking=True).exclude(pk=first_pk).update(is_first_booking=False)
+    if first_pk is not None:
+        Booking.objects.filter(business=business, pk=first_pk, is_first_booking=False).update(is_first_booking=True)
+    computed = with_computed_figures(Client.objects.filter(business=business, pk=client.pk)).first()
+    if computed is not None:
+        Client.objects.filter(business=business, pk=client.pk).update(
+            **{name: getattr(computed, f"computed_{name}") for name in CLIENT_FIGURES}
+        )

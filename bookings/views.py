@@ -15,10 +15,14 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from businesses.forms import add_errors
 from businesses.models import Service
-from businesses.money import format_money
 from clients.identity import display_phone
 from clients.models import Client
+from clients.params import clamp_day, day_in_range, parse_id
+from clients.selectors import client_search as clients_matching
+from referrals.models import Referral, ReferralSource, ReferralStatus
+from referrals.services import ReferralClaim, booking_create_with_referral
 from referrals_saas.tenancy import business_view
 
 from . import selectors, services
@@ -58,11 +62,7 @@ def _when(moment: datetime) -> str:
 
 
 def _present(booking: Booking) -> Booking:
-    """Attach what the templates show: amounts in the booking's currency and the moves it allows now."""
-    currency = booking.currency
-    booking.list_price_display = format_money(booking.list_price, currency)
-    booking.total_display = format_money(booking.total, currency)
-    booking.discount_total_display = format_money(booking.discount_total, currency)
+    """Attach what the templates show beyond the row itself: the moves the booking allows now."""
     allowed = services.TRANSITIONS[booking.status]
     subject = f"{booking.client.full_name}’s {booking.service.name} on {_when(booking.starts_at)}"
     booking.available_actions = [
@@ -87,8 +87,10 @@ def _safe_next(request, fallback: str) -> str:
 
 
 def _parse_day(raw: str | None) -> date:
+    """The day in `raw` (YYYY-MM-DD), clamped to the range where a week's arithmetic cannot overflow; today
+    if there is none."""
     try:
-        return date.fromisoformat(raw) if raw else timezone.localdate()
+        return clamp_day(date.fromisoformat(raw)) if raw else timezone.localdate()
     except ValueError:
         return timezone.localdate()
 
@@ -145,14 +147,6 @@ def booking_list(request):
     return render(request, "bookings/list.html", context)
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 def _initial_booking_values(request) -> dict:
     now = timezone.localtime()
     initial: dict = {"date": _parse_day(request.GET.get("date"))}
@@ -173,11 +167,9 @@ def booking_new(request):
         form = BookingForm(request.POST, business=business)
     else:
         form = BookingForm(initial=_initial_booking_values(request), business=business)
-        client_id = request.GET.get("client", "")
-        if client_id.isdigit():
-            form.chosen_client = Client.objects.filter(
-                business=business, pk=int(client_id), erased_at__isnull=True
-            ).first()
+        client_id = parse_id(request.GET.get("client"))
+        if client_id is not None:
+            form.chosen_client = Client.objects.filter(business=business, pk=client_id, erased_at__isnull=True).first()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         fields = {
@@ -188,17 +180,21 @@ def booking_new(request):
             "notes": data["notes"],
             "heard_about": data["heard_about"].strip(),
         }
+        new_client = data["client_mode"] == BookingForm.NEW
         try:
-            if data["client_mode"] == BookingForm.NEW:
-                booking = services.booking_create_for_new_client(
-                    business=business, client_data=form.client_data(), **fields
-                )
-            else:
-                booking = services.booking_create(business=business, client=form.chosen_client, **fields)
+            booking = booking_create_with_referral(
+                business=business,
+                client=form.client_data() if new_client else form.chosen_client,
+                claim=ReferralClaim(code=data["referral_code"], source=ReferralSource.CODE),
+                coupon_code=data["coupon_code"],
+                **fields,
+            )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, f"{booking.service.name} booked for {booking.client.full_name}.")
+            if data["referral_code"].strip():
+                _referral_message(request, booking)
             clashes = selectors.overlapping_bookings(
                 business=business, starts_at=booking.starts_at, ends_at=booking.ends_at, exclude_pk=booking.pk
             )
@@ -213,6 +209,21 @@ def booking_new(request):
     return render(request, "bookings/form.html", context, status=400 if request.method == "POST" else 200)
 
 
+def _referral_message(request, booking: Booking) -> None:
+    """Tell staff at once what the typed referral code did, so they can tell the client."""
+    referral = Referral.objects.filter(business=booking.business, booking=booking).first()
+    if referral is None:
+        messages.warning(
+            request, "No referral discount: that code is unknown or retired, or it is this client's own code."
+        )
+    elif referral.status == ReferralStatus.INELIGIBLE:
+        messages.warning(request, f"No referral discount: {referral.reason}")
+    elif referral.status == ReferralStatus.FLAGGED:
+        messages.warning(request, "Referral recorded with its discount, and flagged for the owner's review.")
+    else:
+        messages.info(request, f"Referred by {referral.referrer.full_name}: the new client's discount is applied.")
+
+
 def _clash_message(clashes: list[Booking]) -> str:
     names = "; ".join(
         f"{b.client.full_name}, {b.service.name} at {timezone.localtime(b.starts_at):%H:%M}" for b in clashes
@@ -225,7 +236,7 @@ def _clash_message(clashes: list[Booking]) -> str:
 def client_search(request):
     """Suggestions for the booking form's client search (at most ten), as a partial."""
     query = (request.GET.get("q") or request.GET.get("client_query") or "").strip()[:100]
-    clients = selectors.client_suggestions(business=request.business, query=query)
+    clients = clients_matching(business=request.business, q=query, limit=selectors.CLIENT_SUGGESTIONS)
     return render(request, "bookings/_client_suggestions.html", {"clients": clients, "query": query})
 
 
@@ -235,13 +246,15 @@ def slot_check(request):
     """Warns the booking form when the chosen time overlaps another booking. Warns only: staff decide."""
     business = request.business
     clashes: list[Booking] = []
-    service_id = request.GET.get("service", "")
+    service_id = parse_id(request.GET.get("service"))
     try:
         day = date.fromisoformat(request.GET.get("date", ""))
         at = datetime.strptime(request.GET.get("time", ""), "%H:%M").time()
     except ValueError:
         day = at = None
-    service = Service.objects.filter(business=business, pk=int(service_id)).first() if service_id.isdigit() else None
+    if day is not None and not day_in_range(day):
+        day = None  # the booking form refuses this date itself; there is nothing to overlap
+    service = Service.objects.filter(business=business, pk=service_id).first() if service_id else None
     if service is not None and day is not None and at is not None:
         starts_at = timezone.make_aware(datetime.combine(day, at))
         clashes = selectors.overlapping_bookings(
@@ -255,13 +268,7 @@ def slot_check(request):
 def _detail_context(request, booking: Booking, **extra) -> dict:
     _present(booking)
     payments = list(booking.payments.all())
-    for payment in payments:
-        payment.amount_display = format_money(payment.amount, booking.currency)
-        payment.discount_display = format_money(payment.discount, booking.currency)
-        payment.list_display = format_money(payment.amount + payment.discount, booking.currency)
     discounts = list(booking.discounts.all())
-    for discount in discounts:
-        discount.amount_display = format_money(discount.amount, booking.currency)
     paid = sum(p.amount for p in payments if p.status == PaymentStatus.PAID)
     due = sum(p.amount for p in payments if p.status == PaymentStatus.DUE)
     payable = booking.status not in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
@@ -269,10 +276,13 @@ def _detail_context(request, booking: Booking, **extra) -> dict:
         "booking": booking,
         "payments": payments,
         "discounts": discounts,
+        "referral": Referral.objects.filter(business=booking.business, booking=booking)
+        .select_related("referrer")
+        .first(),
         "events": list(booking.events.all()),
         "client_phone": display_phone(booking.client.phone),
-        "paid_display": format_money(paid, booking.currency),
-        "due_display": format_money(due, booking.currency),
+        "paid": paid,
+        "due": due,
         "payable": payable,
         "payment_form": PaymentRecordForm(),
         "target": "detail",

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from .models import Business, PaymentPlan, PlanInterval, Service
+from .money import format_money
 from .services import audit_record
 
 # (smallest, largest) number of payments, billing periods or sessions each plan allows.
@@ -28,6 +29,9 @@ PLAN_COUNT_WORDS: dict[str, str] = {
     PaymentPlan.PER_SESSION: "sessions",
 }
 MAX_DURATION_MINUTES = 24 * 60
+# The highest price a service may have, in minor units: 10,000,000.00 in a two-decimal currency. Far above any
+# real service, and low enough that a 36-period membership or 100 sessions still add up inside a bigint.
+MAX_PRICE_MINOR = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ def _clean(business: Business, data: ServiceData, *, exclude_pk: int | None = No
         errors["name"] = "Keep the name under 120 characters."
     if data.price < 0:
         errors["price"] = "The price cannot be negative."
+    elif data.price > MAX_PRICE_MINOR:
+        highest = format_money(MAX_PRICE_MINOR, business.currency)
+        errors["price"] = f"Choose a price of at most {highest}."
     if not 1 <= data.duration_minutes <= MAX_DURATION_MINUTES:
         errors["duration_minutes"] = "Choose a duration between 1 minute and 24 hours."
     if data.payment_plan not in PaymentPlan.values:

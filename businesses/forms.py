@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
@@ -107,3 +108,15 @@ class InvitationSignupForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+def add_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: each field's messages on that field, the rest on the form.
+
+    The one adapter between services (which speak in field names) and the dashboard's forms, in every app.
+    """
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

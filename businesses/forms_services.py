@@ -4,13 +4,12 @@ from decimal import Decimal
 
 from django import forms
 
-from .catalog import MAX_DURATION_MINUTES, PLAN_COUNT_LIMITS, ServiceData, plan_count_error
+from .catalog import MAX_DURATION_MINUTES, MAX_PRICE_MINOR, PLAN_COUNT_LIMITS, ServiceData, plan_count_error
 from .choices import minor_unit_digits
 from .models import PaymentPlan, PlanInterval, Service
-from .money import from_minor, to_minor
+from .money import format_money, from_minor, to_minor
 
 # A Service.price is a PositiveIntegerField: its largest value on every database we run on.
-MAX_PRICE_MINOR = 2_147_483_647
 
 
 class ServiceForm(forms.Form):
@@ -92,7 +91,7 @@ class ServiceForm(forms.Form):
             places = "no decimal places" if digits == 0 else f"at most {digits} decimal places"
             raise forms.ValidationError(f"Prices in {self.currency} have {places}.") from exc
         if minor > MAX_PRICE_MINOR:
-            raise forms.ValidationError("This price is too high.")
+            raise forms.ValidationError(f"A price can be at most {format_money(MAX_PRICE_MINOR, self.currency)}.")
         return minor
 
     def clean(self):

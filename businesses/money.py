@@ -7,9 +7,10 @@ rounded once, half-up, where they become an amount.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency
+from django.core.exceptions import ValidationError
 
 from .choices import minor_unit_digits
 
@@ -48,13 +49,46 @@ def percent_of(amount: int, percent: Decimal) -> int:
     return int((Decimal(amount) * Decimal(percent) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+class AmountTooLarge(ValidationError):
+    """An amount past MAX_MINOR. A ValidationError, not a ValueError: a form's `clean_<field>` that turns
+    ValueError into "too many decimal places" lets it through to the field as its own, clearer message."""
+
+
+# The largest amount `to_minor` accepts, in minor units: far past any price, and still summable in a bigint
+# column. Callers cap their own fields lower (the catalog caps prices).
+MAX_MINOR = 10**15
+
+
+def _too_large(currency: str) -> AmountTooLarge:
+    return AmountTooLarge(
+        f"This amount is too large: {currency} amounts are at most {from_minor(MAX_MINOR, currency):,}.",
+        code="too_large",
+    )
+
+
 def to_minor(value: Decimal | str, currency: str) -> int:
-    """Parse a decimal amount typed by a person ("49.90") into minor units; refuses sub-unit precision."""
-    quantum = Decimal(1).scaleb(-minor_unit_digits(currency))
-    decimal = Decimal(str(value))
-    if decimal != decimal.quantize(quantum):
-        raise ValueError(f"{currency} amounts have at most {minor_unit_digits(currency)} decimal places")
-    return int(decimal.scaleb(minor_unit_digits(currency)))
+    """Parse a decimal amount typed by a person ("49.90") into minor units; refuses sub-unit precision.
+
+    Raises ValueError for text that is not a finite number or has too many decimals, and AmountTooLarge for
+    amounts past MAX_MINOR: "1e30" would otherwise make Decimal.quantize raise InvalidOperation (a 500).
+    """
+    digits = minor_unit_digits(currency)
+    try:
+        decimal = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"“{value}” is not an amount") from exc
+    if not decimal.is_finite():
+        raise ValueError(f"“{value}” is not an amount")
+    if abs(decimal) > Decimal(MAX_MINOR).scaleb(-digits):
+        raise _too_large(currency)
+    quantum = Decimal(1).scaleb(-digits)
+    try:
+        exact = decimal == decimal.quantize(quantum)
+    except InvalidOperation as exc:  # more digits than the context's precision: not a sum of money anyway
+        raise _too_large(currency) from exc
+    if not exact:
+        raise ValueError(f"{currency} amounts have at most {digits} decimal places")
+    return int(decimal.scaleb(digits))
 
 
 def from_minor(amount: int, currency: str) -> Decimal:

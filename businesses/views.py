@@ -10,16 +10,15 @@ from django.views.decorators.http import require_POST
 from referrals_saas.tenancy import business_view
 
 from . import services
-from .forms import BusinessFieldsForm, BusinessSettingsForm, InvitationForm, InvitationSignupForm, RoleForm
+from .forms import (
+    BusinessFieldsForm,
+    BusinessSettingsForm,
+    InvitationForm,
+    InvitationSignupForm,
+    RoleForm,
+    add_errors,
+)
 from .models import Invitation, Membership
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @login_required
@@ -29,7 +28,7 @@ def business_new(request):
         try:
             business = services.business_create(owner=request.user, **form.business_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, f"{business.name} is ready. Let's set up your referral program.")
             return redirect("overview", business_slug=business.slug)
@@ -76,7 +75,7 @@ def invite(request):
                 invited_by=request.user,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("businesses:team", business_slug=request.business.slug)

@@ -9,22 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from businesses.forms import add_errors
 from referrals_saas.tenancy import business_view
 
 from . import catalog
 from .forms_services import ServiceForm
 from .models import Service
-from .money import format_money
 
 TABS = ("active", "archived")
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @business_view
@@ -36,8 +28,6 @@ def index(request):
         active=Count("pk", filter=Q(is_active=True)), archived=Count("pk", filter=Q(is_active=False))
     )
     services = list(Service.objects.filter(business=business, is_active=(tab == "active")).order_by("name"))
-    for service in services:
-        service.price_display = format_money(service.price, business.currency)
     context = {
         "services": services,
         "tab": tab,
@@ -62,7 +52,7 @@ def new(request):
             try:
                 service = catalog.service_create(business=business, data=form.service_data(), actor=request.user)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, f"{service.name} was added to your services.")
                 return redirect("services:index", business_slug=business.slug)
@@ -82,7 +72,7 @@ def edit(request, service_id: int):
                     business=business, service=service, data=form.service_data(), actor=request.user
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, f"{service.name} was saved. Bookings made before keep their price.")
                 tab = "active" if service.is_active else "archived"

@@ -4,16 +4,16 @@ from django import forms
 
 from .imports import MAX_UPLOAD_BYTES
 from .models import Client, ClientTag, Source, Tag
+from .params import parse_id
 from .services import ClientData
 
 
 def _client_in(business, value, *, exclude_pk: int | None = None, message: str) -> Client | None:
     if value in (None, ""):
         return None
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise forms.ValidationError(message) from None
+    pk = parse_id(value)
+    if pk is None:
+        raise forms.ValidationError(message)
     client = Client.objects.filter(business=business, pk=pk, erased_at__isnull=True).first()
     if client is None or client.pk == exclude_pk:
         raise forms.ValidationError(message)
@@ -97,12 +97,8 @@ class ClientForm(forms.Form):
             raw = self.data.get("referred_by")
         else:
             raw = self.initial.get("referred_by")
-        if not raw:
-            return None
-        try:
-            return Client.objects.filter(business=self.business, pk=int(raw)).first()
-        except (TypeError, ValueError):
-            return None
+        pk = parse_id(raw)
+        return Client.objects.filter(business=self.business, pk=pk).first() if pk else None
 
     def tag_suggestions(self) -> list[str]:
         return list(Tag.objects.filter(business=self.business).order_by("name").values_list("name", flat=True)[:200])

@@ -3,7 +3,8 @@
 Columns are matched by their header, case-insensitively and with common synonyms. Each row becomes a client in its
 own savepoint, so a refused row leaves nothing behind and the good rows are kept. Rows are worked through in
 chunks of one transaction each; the job's progress commits with its chunk, so a worker that dies mid-file
-resumes after the last chunk it finished instead of starting again.
+resumes after the last chunk it finished instead of starting again: a row is imported once, whoever resumes.
+A task lost on the way (broker down, worker killed) is re-sent by the `import_jobs_resume_stale` sweep.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import csv
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django_scopes import scopes_disabled
+from kombu.exceptions import OperationalError
 
 from businesses.models import Business
 from businesses.services import audit_record
@@ -31,6 +37,15 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 CHUNK_ROWS = 200
 PREVIEW_ROWS = 3
+# The refused rows kept on the job (line and reason); past this only `error_count` grows, so a file of
+# 100,000 bad rows neither rewrites a growing JSON column per chunk nor becomes a page nobody reads.
+MAX_KEPT_ERRORS = 1_000
+# An unfinished job with no progress for this long lost its task; the sweep sends it again, at most
+# MAX_RESUMES times in a row without progress (a file that kills its worker every time must not loop forever).
+STALE_AFTER = timedelta(minutes=10)
+MAX_RESUMES = 6
+STALE_BATCH = 100
+UNFINISHED = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
 
 FIELD_LABELS = {
     "first_name": "First name",
@@ -270,20 +285,40 @@ def import_order(rows: list[ParsedRow]) -> list[ParsedRow]:
     referrer_line = {
         row.line: line_of_email.get(canonical_email(row.values.get("referred_by_email", ""))) for row in rows
     }
-    depth: dict[int, int] = {}
-
-    def depth_of(line: int) -> int:
-        seen: set[int] = set()
-        steps, current = 0, referrer_line.get(line)
-        while current is not None and current not in seen and current != line:
-            seen.add(current)
-            steps += 1
-            current = referrer_line.get(current)
-        return steps
-
-    for row in rows:
-        depth[row.line] = depth_of(row.line)
+    depth = referral_depths(referrer_line)
     return sorted(rows, key=lambda row: (depth[row.line], row.line))
+
+
+def referral_depths(referrer_of: dict[int, int | None]) -> dict[int, int]:
+    """How many referrers stand above each line in the file (members of a cycle count the others in it).
+
+    Memoised: each line is looked up once, so a chain of 50,000 referrals costs 50,000 steps, not 50,000².
+    """
+    depth: dict[int, int] = {}
+    for line in referrer_of:
+        if line in depth:
+            continue
+        path: list[int] = []
+        position: dict[int, int] = {}
+        current: int | None = line
+        while current is not None and current not in depth and current not in position:
+            position[current] = len(path)
+            path.append(current)
+            current = referrer_of.get(current)
+        if current is None:
+            below = -1  # the last line on the path has no referrer in the file: depth 0
+        elif current in depth:
+            below = depth[current]
+        else:
+            # The path ran into itself: the lines from `current` on form a cycle, each `cycle - 1` deep.
+            start = position[current]
+            cycle = len(path) - start
+            for member in path[start:]:
+                depth[member] = cycle - 1
+            path, below = path[:start], cycle - 1
+        for steps, member in enumerate(reversed(path), start=1):
+            depth[member] = below + steps
+    return depth
 
 
 def _reason(error: ValidationError) -> str:
@@ -319,42 +354,33 @@ def _import_row(business: Business, row: ParsedRow, actor, seen_emails: dict[str
 
 
 def client_import_run(*, business: Business, job_id: int) -> ImportJob | None:
-    """Run an import job to the end. Each chunk of rows commits with the job's progress; a refused row leaves
-    nothing behind. Resumes after the last finished chunk if a worker died; a finished job is left alone."""
+    """Run an import job to the end. Each chunk of rows commits with the job's progress under the job's row
+    lock; a refused row leaves nothing behind. Resumes after the last finished chunk if a worker died, and two
+    workers sent the same job take its chunks in turn, never one twice; a finished job is left alone."""
     job = ImportJob.objects.filter(business=business, pk=job_id).first()
-    if job is None or job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+    if job is None or job.status not in UNFINISHED:
         return job
     try:
         parsed = parse_csv(job.content)
     except ImportFileError as exc:
         return _finish(business, job.pk, ImportJob.Status.FAILED, extra_error=str(exc))
     rows = import_order(parsed.rows)
-    ImportJob.objects.filter(business=business, pk=job.pk).update(status=ImportJob.Status.RUNNING, total_rows=len(rows))
+    ImportJob.objects.filter(business=business, pk=job.pk, status__in=UNFINISHED).update(
+        status=ImportJob.Status.RUNNING, total_rows=len(rows), updated_at=timezone.now()
+    )
     seen_emails: dict[str, int] = {}
     try:
         while True:
             with transaction.atomic():
-                job = ImportJob.objects.select_for_update().get(business=business, pk=job.pk)
+                # Without the file (up to 10 MB) and the kept errors: each chunk reads and writes what it needs.
+                job = ImportJob.objects.select_for_update().defer("content", "errors").get(business=business, pk=job.pk)
                 if job.status != ImportJob.Status.RUNNING:
                     return job
                 chunk = rows[job.processed_rows : job.processed_rows + CHUNK_ROWS]
                 if not chunk:
                     break
-                imported, errors = 0, []
-                for row in chunk:
-                    try:
-                        with transaction.atomic():
-                            _import_row(business, row, job.created_by, seen_emails)
-                    except RowError as exc:
-                        errors.append({"line": row.line, "reason": str(exc)})
-                    except ValidationError as exc:
-                        errors.append({"line": row.line, "reason": _reason(exc)})
-                    else:
-                        imported += 1
-                job.processed_rows += len(chunk)
-                job.imported_rows += imported
-                job.errors = sorted([*job.errors, *errors], key=lambda e: e["line"] or 0)
-                job.save(update_fields=["processed_rows", "imported_rows", "errors"])
+                imported, errors = _import_chunk(business, chunk, job.created_by, seen_emails)
+                _record_chunk(job, len(chunk), imported, errors)
     except Exception:
         logger.exception("Import %s of business %s stopped", job.pk, business.pk)
         return _finish(
@@ -367,17 +393,104 @@ def client_import_run(*, business: Business, job_id: int) -> ImportJob | None:
     return _finish(business, job.pk, ImportJob.Status.DONE)
 
 
+def _import_chunk(business: Business, chunk: list[ParsedRow], actor, seen_emails: dict[str, int]) -> tuple[int, list]:
+    imported, errors = 0, []
+    for row in chunk:
+        try:
+            with transaction.atomic():
+                _import_row(business, row, actor, seen_emails)
+        except RowError as exc:
+            errors.append({"line": row.line, "reason": str(exc)})
+        except ValidationError as exc:
+            errors.append({"line": row.line, "reason": _reason(exc)})
+        except IntegrityError:
+            # A change made at the same moment (the e-mail race is turned into a ValidationError already).
+            errors.append({"line": row.line, "reason": "This row clashed with a change made at the same time."})
+        else:
+            imported += 1
+    return imported, errors
+
+
+def _record_chunk(job: ImportJob, rows: int, imported: int, errors: list[dict]) -> None:
+    """Progress of one chunk, written with it. The kept errors only grow until MAX_KEPT_ERRORS, so the work per
+    chunk does not grow with the file."""
+    fields = ["processed_rows", "imported_rows", "error_count", "updated_at", "resume_count"]
+    room = MAX_KEPT_ERRORS - min(job.error_count, MAX_KEPT_ERRORS)
+    if errors and room > 0:
+        job.errors = [*job.errors, *errors[:room]]
+        fields.append("errors")
+    job.processed_rows += rows
+    job.imported_rows += imported
+    job.error_count += len(errors)
+    job.updated_at = timezone.now()
+    job.resume_count = 0  # progress: the next stall starts its own count
+    job.save(update_fields=fields)
+
+
 def _finish(business: Business, job_id: int, status: str, extra_error: str = "") -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(business=business, pk=job_id)
         job.status = status
-        job.finished_at = timezone.now()
+        job.finished_at = job.updated_at = timezone.now()
         # The uploaded file holds personal data; once imported it has no further use.
         job.content = ""
+        # Rows were taken referrers first; the person fixing the file reads them in file order.
+        errors = sorted(job.errors, key=lambda e: e["line"] or 0)
         if extra_error:
-            job.errors = [{"line": None, "reason": extra_error}, *job.errors]
-        job.save(update_fields=["status", "finished_at", "content", "errors"])
+            errors = [{"line": None, "reason": extra_error}, *errors]
+        job.errors = errors
+        job.save(update_fields=["status", "finished_at", "updated_at", "content", "errors"])
     return job
+
+
+def import_jobs_resume_stale(*, now: datetime | None = None) -> list[int]:
+    """Send again every unfinished import without progress for STALE_AFTER (its task was lost: broker down,
+    worker killed before it could be redelivered). Returns the ids sent.
+
+    Each job is claimed with a conditional UPDATE on the `updated_at` the sweep read, so two sweeps at once send
+    it once; a duplicate run would be harmless anyway (chunks are taken under the job's row lock). After
+    MAX_RESUMES sends without progress the job fails with a message instead of looping.
+    """
+    from .tasks import client_import_run as task
+
+    now = now or timezone.now()
+    sent: list[int] = []
+    with scopes_disabled():
+        stale = list(
+            ImportJob.objects.filter(status__in=UNFINISHED, updated_at__lt=now - STALE_AFTER)
+            .order_by("updated_at")
+            .values_list("pk", "business_id", "updated_at", "resume_count")[:STALE_BATCH]
+        )
+        for pk, business_id, updated_at, resume_count in stale:
+            claimed = ImportJob.objects.filter(pk=pk, status__in=UNFINISHED, updated_at=updated_at).update(
+                updated_at=now, resume_count=F("resume_count") + 1
+            )
+            if not claimed:
+                continue  # another sweep took it, or the import moved on meanwhile
+            if resume_count + 1 > MAX_RESUMES:
+                job = ImportJob.objects.select_related("business").get(pk=pk)
+                logger.error("Import %s of business %s gave up after %s resumes", pk, business_id, resume_count)
+                _finish(
+                    job.business,
+                    pk,
+                    ImportJob.Status.FAILED,
+                    extra_error="The import was interrupted again and again and has stopped. The rows counted "
+                    "as imported are saved; upload the file again to import the rest.",
+                )
+                continue
+            if _send(task, business_id, pk):
+                sent.append(pk)
+    return sent
+
+
+def _send(task, business_id: int, job_id: int) -> bool:
+    """Queue the import; with the broker down, log and leave the job to the next sweep instead of failing."""
+    try:
+        task.delay(business_id, job_id)
+    except OperationalError:
+        logger.warning("Import %s of business %s could not be queued; the sweep will retry", job_id, business_id)
+        return False
+    return True
 
 
 @transaction.atomic
@@ -393,5 +506,6 @@ def import_job_create(*, business: Business, file_name: str, text: str, parsed: 
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     audit_record(business=business, actor=actor, action="client.import_started", subject=job, rows=len(parsed.rows))
-    task.delay_on_commit(business.id, job.id)
+    # The job is committed whether or not the broker answers: a failed send is left to the stale-import sweep.
+    transaction.on_commit(partial(_send, task, business.id, job.id))
     return job

@@ -61,6 +61,8 @@ class Client(models.Model):
     lifetime_spend = models.BigIntegerField(default=0, help_text="Paid, in minor units.")
     referred_clients_count = models.PositiveIntegerField(default=0)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Made by the referral program's test drive: left out of lists and figures, never e-mailed.
+    is_test = models.BooleanField(default=False)
 
     objects = ScopedManager(business="business")
 
@@ -152,15 +154,28 @@ class ImportJob(models.Model):
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     imported_rows = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{line, reason}] for each refused row.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="[{line, reason}] for the first refused rows (see error_count)."
+    )
+    error_count = models.PositiveIntegerField(default=0, help_text="Refused rows, including those not kept.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, help_text="Last progress; the stale-import sweep reads it.")
+    resume_count = models.PositiveSmallIntegerField(default=0, help_text="Times the sweep re-sent it.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(business="business")
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The stale-import sweep looks across businesses at the few unfinished jobs only.
+            models.Index(
+                fields=["updated_at"],
+                name="import_job_unfinished",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Import of {self.file_name}"

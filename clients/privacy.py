@@ -23,6 +23,7 @@ from businesses.services import audit_record
 
 from .models import Client, ClientTag
 from .services import CONSENT_CHANNELS, client_relations
+from .spreadsheet import safe_cell
 
 # How far the walk goes from the client: client → booking → payment is two steps.
 WALK_DEPTH = 3
@@ -178,11 +179,14 @@ def _csv_lines(data: dict) -> Iterator[list]:
 
 
 def export_as_csv(data: dict) -> str:
-    """One row per value (section, record, field, value): every model fits one sheet and reads top to bottom."""
+    """One row per value (section, record, field, value): every model fits one sheet and reads top to bottom.
+
+    Every cell is defused of spreadsheet formulas: notes and names are whatever the client or staff typed.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for line in _csv_lines(data):
-        writer.writerow(["" if value is None else value for value in line])
+        writer.writerow([safe_cell(value) for value in line])
     return buffer.getvalue()
 
 

@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from businesses.models import Business
 
+from .identity import canonical_email
 from .models import Client, ClientTag, Segment, Source, Tag
+from .params import DAY_RANGE_ERROR, day_in_range, parse_id
 
 PAGE_SIZE = 50
 # Counting every match of a loose filter among a million clients costs more than the page itself (a combined
@@ -29,6 +31,9 @@ COUNT_CAP = 1_000
 MAX_DAYS = 36_500
 MAX_VISITS = 1_000_000
 MAX_SEARCH_LENGTH = 100
+# Client pickers show a handful of matches; nobody reads past fifty, and a database should not sort more.
+SEARCH_RESULTS = 10
+MAX_SEARCH_RESULTS = 50
 TRUE_VALUES = frozenset({"1", "on", "true", "yes"})
 FALSE_VALUES = frozenset({"", "0", "off", "false", "no"})
 PHONE_LIKE = re.compile(r"^[\d\s+()./-]+$")
@@ -95,20 +100,25 @@ class ClientFilters:
             raw = text(name)
             if raw == "":
                 return None
-            if not raw.isdigit() or len(raw) > 18:
+            value = parse_id(raw)
+            if value is None:
                 errors.append(f"{LABELS[name]}: “{raw[:30]}” is not a valid choice.")
-                return None
-            return int(raw)
+            return value
 
         def day(name: str) -> date | None:
             raw = text(name)
             if raw == "":
                 return None
             try:
-                return date.fromisoformat(raw)
+                value = date.fromisoformat(raw)
             except ValueError:
                 errors.append(f"{LABELS[name]}: “{raw[:30]}” is not a date. Use the form YYYY-MM-DD, e.g. 2026-03-31.")
                 return None
+            if not day_in_range(value):
+                # 0001-01-01 or 9999-12-31 would overflow the day arithmetic and the time-zone conversion.
+                errors.append(f"{LABELS[name]}: {DAY_RANGE_ERROR}")
+                return None
+            return value
 
         def flag(name: str) -> bool:
             raw = text(name).lower()
@@ -229,9 +239,43 @@ def _search_q(q: str) -> Q:
     return words
 
 
+def client_matches(*, business: Business, q: str) -> QuerySet[Client]:
+    """Clients of `business` (never erased ones) matching a search as the clients list reads it: every word in a
+    name or the e-mail, or the phone number, or the exact address. Unordered and uncapped: see `client_search`.
+
+    On PostgreSQL the name, e-mail and phone arms are served by the trigram index (migration 0002) and the exact
+    address by the unique (business, email_canonical) index, so the cost follows the matches, not the business.
+    """
+    q = " ".join((q or "").split())[:MAX_SEARCH_LENGTH]
+    qs = Client.objects.filter(business=business, erased_at__isnull=True, is_test=False)
+    if not q:
+        return qs.none()
+    condition = _search_q(q)
+    if "@" in q and " " not in q:
+        # "Rob.Smith+x@Gmail.com" finds robsmith@gmail.com: the address as the duplicate check compares it.
+        condition |= Q(email_canonical=canonical_email(q))
+    return qs.filter(condition)
+
+
+def client_search(
+    *, business: Business, q: str, limit: int = SEARCH_RESULTS, exclude_pk: int | None = None
+) -> list[Client]:
+    """At most `limit` (itself at most MAX_SEARCH_RESULTS) clients matching what staff typed, in name order.
+
+    The one search behind every client picker (booking form, referrer, merge) and the bookings list's client
+    filter. Ordered on the same expressions as the clients list's search, so PostgreSQL collects the matches
+    through the trigram index before sorting instead of walking the name index through the whole business.
+    """
+    limit = max(0, min(limit, MAX_SEARCH_RESULTS))
+    matches = client_matches(business=business, q=q)
+    if exclude_pk is not None:
+        matches = matches.exclude(pk=exclude_pk)
+    return list(matches.order_by(Upper("last_name"), Upper("first_name"), "id")[:limit])
+
+
 def client_queryset(*, business: Business, filters: ClientFilters) -> QuerySet[Client]:
     """Clients of `business` matching every filter that is set; erased clients are never listed."""
-    qs = Client.objects.filter(business=business, erased_at__isnull=True)
+    qs = Client.objects.filter(business=business, erased_at__isnull=True, is_test=False)
     if filters.q:
         qs = qs.filter(_search_q(filters.q))
     if filters.referrer:

@@ -18,7 +18,8 @@ from businesses.models import Business
 from businesses.services import audit_record
 
 from .identity import InvalidPhone, canonical_email, normalize_phone
-from .models import Client, ClientTag, Source, Tag
+from .models import Client, ClientTag, Segment, Source, Tag
+from .selectors import ClientFilters
 
 CONSENT_CHANNELS = ("email", "sms")
 
@@ -47,6 +48,26 @@ def duplicate_email_error(existing: Client) -> ValidationError:
     )
 
 
+def email_owner(*, business: Business, email_canonical: str, exclude_pk: int | None = None) -> Client | None:
+    """The client of `business` who has this canonical e-mail address, if any (other than `exclude_pk`)."""
+    if not email_canonical:
+        return None
+    return Client.objects.filter(business=business, email_canonical=email_canonical).exclude(pk=exclude_pk).first()
+
+
+def _save_client(business: Business, client: Client) -> None:
+    """Save in a savepoint. The e-mail pre-check in `_clean` cannot see a twin inserted by a concurrent request
+    that has not committed yet; the unique constraint can, and its error becomes the pre-check's field error."""
+    try:
+        with transaction.atomic():
+            client.save()
+    except IntegrityError:
+        existing = email_owner(business=business, email_canonical=client.email_canonical, exclude_pk=client.pk)
+        if existing is None:
+            raise
+        raise duplicate_email_error(existing) from None
+
+
 def _clean(business: Business, data: ClientData, *, exclude_pk: int | None = None) -> dict:
     errors: dict[str, str] = {}
     if not data.first_name.strip():
@@ -71,12 +92,9 @@ def _clean(business: Business, data: ClientData, *, exclude_pk: int | None = Non
     email_canonical = canonical_email(data.email)
     if errors:
         raise ValidationError(errors)
-    if email_canonical:
-        existing = (
-            Client.objects.filter(business=business, email_canonical=email_canonical).exclude(pk=exclude_pk).first()
-        )
-        if existing:
-            raise duplicate_email_error(existing)
+    existing = email_owner(business=business, email_canonical=email_canonical, exclude_pk=exclude_pk)
+    if existing:
+        raise duplicate_email_error(existing)
     return {
         "first_name": data.first_name.strip(),
         "last_name": data.last_name.strip(),
@@ -99,19 +117,39 @@ def _apply_consent(client: Client, data: ClientData, now) -> None:
 
 
 def tags_set(*, business: Business, client: Client, names: list[str]) -> None:
-    """Give the client exactly these tags, creating tags that do not exist yet (case-insensitively)."""
+    """Give the client exactly these tags, creating tags that do not exist yet (case-insensitively). A tag or a
+    link created by a concurrent request at the same moment is reused, not an error (savepoint + constraint)."""
     wanted: dict[str, str] = {}
     for name in names:
         name = name.strip()[:50]
         if name:
             wanted.setdefault(name.lower(), name)
-    existing = {tag.name.lower(): tag for tag in Tag.objects.filter(business=business)}
-    tags = [existing.get(key) or Tag.objects.create(business=business, name=name) for key, name in wanted.items()]
+    existing = _tags_by_key(business) if wanted else {}
+    tags = [existing.get(key) or _tag_get_or_create(business, name) for key, name in wanted.items()]
     ClientTag.objects.filter(business=business, client=client).exclude(tag__in=tags).delete()
     have = set(ClientTag.objects.filter(business=business, client=client).values_list("tag_id", flat=True))
+    # ignore_conflicts: the same tag given to the same client by two requests at once is one link, not an error.
     ClientTag.objects.bulk_create(
-        [ClientTag(business=business, client=client, tag=tag) for tag in tags if tag.pk not in have]
+        [ClientTag(business=business, client=client, tag=tag) for tag in tags if tag.pk not in have],
+        ignore_conflicts=True,
     )
+
+
+def _tags_by_key(business: Business) -> dict[str, Tag]:
+    return {tag.name.lower(): tag for tag in Tag.objects.filter(business=business)}
+
+
+def _tag_get_or_create(business: Business, name: str) -> Tag:
+    """The tag called `name` (case-insensitively), created if missing. A twin created by a concurrent request
+    trips the unique constraint inside a savepoint; the twin is then the tag."""
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(business=business, name=name)
+    except IntegrityError:
+        tag = Tag.objects.filter(business=business, name__iexact=name).first()
+        if tag is None:
+            raise
+        return tag
 
 
 @transaction.atomic
@@ -120,7 +158,7 @@ def client_create(*, business: Business, data: ClientData, actor=None, referred_
     values = _clean(business, data)
     client = Client(business=business, **values)
     _apply_consent(client, data, timezone.now())
-    client.save()
+    _save_client(business, client)
     if data.tags:
         tags_set(business=business, client=client, names=data.tags)
     if referred_by is not None:
@@ -131,12 +169,13 @@ def client_create(*, business: Business, data: ClientData, actor=None, referred_
 
 @transaction.atomic
 def client_update(*, business: Business, client: Client, data: ClientData, actor=None) -> Client:
+    """Change a client. Locks the row; the canonical e-mail stays unique per business (also under a race)."""
     client = Client.objects.select_for_update().get(business=business, pk=client.pk)
     values = _clean(business, data, exclude_pk=client.pk)
     for name, value in values.items():
         setattr(client, name, value)
     _apply_consent(client, data, timezone.now())
-    client.save()
+    _save_client(business, client)
     tags_set(business=business, client=client, names=data.tags)
     audit_record(business=business, actor=actor, action="client.updated", subject=client)
     return client
@@ -187,6 +226,18 @@ _merge_handlers: dict[type[models.Model], MergeHandler] = {}
 def register_merge_handler(model: type[models.Model], handler: MergeHandler) -> None:
     """`handler(business=, keep=, merge=)` moves or resolves `model`'s rows of `merge` before they are repointed."""
     _merge_handlers[model] = handler
+
+
+# Higher apps whose rows summarise a client's history (the first-booking flag, visit and spend figures) register
+# a handler here; it runs once everything was moved to the kept client and recomputes from the rows themselves.
+MergedHandler = Callable[..., None]
+_merged_handlers: list[MergedHandler] = []
+
+
+def register_merged_handler(handler: MergedHandler) -> None:
+    """`handler(business=, client=)` runs after a merge, in its transaction, with every row on `client`."""
+    if handler not in _merged_handlers:
+        _merged_handlers.append(handler)
 
 
 def client_relations() -> list:
@@ -257,7 +308,8 @@ def _repoint_related_rows(business: Business, keep: Client, merge: Client) -> di
 @transaction.atomic
 def client_merge(*, business: Business, keep: Client, merge: Client, actor=None) -> Client:
     """Merge `merge` into `keep` and delete `merge`: bookings and every other related row, referrals, tags, notes,
-    consent and visit figures move to `keep`. Locks both rows in primary-key order; refuses other businesses,
+    consent and visit figures move to `keep`; then the registered handlers recompute what summarises the kept
+    client's rows (first booking, figures). Locks both rows in primary-key order; refuses other businesses,
     a client merged into itself and erased clients."""
     if keep.business_id != business.id or merge.business_id != business.id:
         raise ValidationError("Only clients of the same business can be merged.")
@@ -311,7 +363,9 @@ def client_merge(*, business: Business, keep: Client, merge: Client, actor=None)
     merge.delete()
     keep.save()
     _recount_referrals(business, {keep.pk, *old_referrers} - {merge_pk})
-    keep.refresh_from_db(fields=["referred_clients_count"])
+    for handler in _merged_handlers:
+        handler(business=business, client=keep)
+    keep.refresh_from_db()
     audit_record(
         business=business,
         actor=actor,
@@ -322,3 +376,53 @@ def client_merge(*, business: Business, keep: Client, merge: Client, actor=None)
     )
     event_record(business=business, kind="client.merged", subject=keep, actor=actor, merged_client_id=merge_pk)
     return keep
+
+
+SEGMENT_NAME_MAX = Segment._meta.get_field("name").max_length
+
+
+def _segment_name_taken(name: str) -> ValidationError:
+    return ValidationError({"name": f"A segment called “{name}” already exists. Choose another name."}, code="unique")
+
+
+@transaction.atomic
+def segment_create(*, business: Business, name: str, filters: ClientFilters, actor=None) -> Segment:
+    """Save the clients list's filters under a name. Refuses filters with errors, no filter at all (a segment
+    of everyone) and a name in use; the case-insensitive unique name holds under a race through the constraint."""
+    if filters.errors:
+        raise ValidationError(
+            {"filters": "Fix the filters before saving them as a segment: " + " ".join(filters.errors)}
+        )
+    if filters.is_empty:
+        raise ValidationError(
+            {"filters": "Choose at least one filter before saving a segment: this one would match everyone."}
+        )
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Give the segment a name."})
+    if len(name) > SEGMENT_NAME_MAX:
+        raise ValidationError({"name": f"Keep the segment name to {SEGMENT_NAME_MAX} characters."})
+    if Segment.objects.filter(business=business, name__iexact=name).exists():
+        raise _segment_name_taken(name)
+    try:
+        with transaction.atomic():
+            segment = Segment.objects.create(
+                business=business,
+                name=name,
+                filters=filters.to_dict(),
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+    except IntegrityError as exc:
+        raise _segment_name_taken(name) from exc
+    audit_record(business=business, actor=actor, action="segment.created", subject=segment)
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, business: Business, segment: Segment, actor=None) -> bool:
+    """Delete a saved segment (its clients are untouched). Deleting one that is already gone changes nothing
+    and returns False."""
+    deleted, _ = Segment.objects.filter(business=business, pk=segment.pk).delete()
+    if deleted:
+        audit_record(business=business, actor=actor, action="segment.deleted", subject=segment, name=segment.name)
+    return bool(deleted)

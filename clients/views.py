@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,13 +18,14 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope
 
 from businesses.models import Business
-from businesses.money import format_money, from_minor
+from businesses.money import from_minor
 from businesses.services import audit_record
 from referrals_saas.tenancy import business_view
 
 from .filters import SegmentForm
 from .identity import display_phone
 from .models import Client, Segment, Source, Tag
+from .params import parse_id
 from .selectors import (
     EXPORT_COLUMNS,
     ClientFilters,
@@ -36,15 +37,15 @@ from .selectors import (
     segment_list,
     tags_with_counts,
 )
+from .services import segment_create, segment_delete
+from .spreadsheet import safe_cell
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a leading apostrophe
-# makes it plain text again.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_PAGE = 999_999
 
 
 def _page_number(request) -> int:
-    raw = request.GET.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    number = parse_id(request.GET.get("page", ""))
+    return number if number is not None and number <= MAX_PAGE else 1
 
 
 def _detail_urls(slug: str):
@@ -89,7 +90,6 @@ def _render_list(request, filters: ClientFilters, *, raw: dict, segment: Segment
         client.detail_url = detail_url(client.pk)
         client.referrer_url = detail_url(client.referred_by_id) if client.referred_by_id else ""
         client.phone_display = display_phone(client.phone)
-        client.lifetime_spend_display = format_money(client.lifetime_spend, business.currency)
     count = capped_count(client_queryset(business=business, filters=filters))
     tags = list(Tag.objects.filter(business=business).order_by("name"))
     referrer = None
@@ -153,19 +153,6 @@ def segment_count_view(request, segment_id: int):
     return render(request, "clients/_segments.html#segment_count", {"count": count, "segment": saved})
 
 
-def _segment_create(*, business: Business, name: str, filters: ClientFilters, actor) -> Segment:
-    """Save a named filter; the case-insensitive unique name holds under a race through the constraint."""
-    if Segment.objects.filter(business=business, name__iexact=name).exists():
-        raise ValueError(f"A segment called “{name}” already exists. Choose another name.")
-    try:
-        with transaction.atomic():
-            saved = Segment.objects.create(business=business, name=name, filters=filters.to_dict(), created_by=actor)
-            audit_record(business=business, actor=actor, action="segment.created", subject=saved)
-    except IntegrityError as exc:
-        raise ValueError(f"A segment called “{name}” already exists. Choose another name.") from exc
-    return saved
-
-
 @require_POST
 @business_view
 def segment_save(request):
@@ -174,20 +161,12 @@ def segment_save(request):
     back = reverse("clients:index", args=[business.slug])
     if filters.querystring():
         back = f"{back}?{filters.querystring()}"
-    form = SegmentForm(request.POST)
-    if filters.errors:
-        messages.error(request, "Fix the filters before saving them as a segment: " + " ".join(filters.errors))
-        return redirect(back)
-    if filters.is_empty:
-        messages.error(request, "Choose at least one filter before saving a segment: this one would match everyone.")
-        return redirect(back)
-    if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
-        return redirect(back)
     try:
-        saved = _segment_create(business=business, name=form.cleaned_data["name"], filters=filters, actor=request.user)
-    except ValueError as error:
-        messages.error(request, str(error))
+        saved = segment_create(
+            business=business, name=request.POST.get("name", ""), filters=filters, actor=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
         return redirect(back)
     messages.success(request, f"Segment “{saved.name}” saved.")
     return redirect("clients:segment", business_slug=business.slug, segment_id=saved.pk)
@@ -195,12 +174,10 @@ def segment_save(request):
 
 @require_POST
 @business_view
-def segment_delete(request, segment_id: int):
+def segment_delete_view(request, segment_id: int):
     business = request.business
     saved = get_object_or_404(Segment, business=business, pk=segment_id)
-    with transaction.atomic():
-        audit_record(business=business, actor=request.user, action="segment.deleted", subject=saved, name=saved.name)
-        saved.delete()
+    segment_delete(business=business, segment=saved, actor=request.user)
     messages.success(request, f"Segment “{saved.name}” deleted. Its clients are untouched.")
     return redirect("clients:index", business_slug=business.slug)
 
@@ -223,10 +200,6 @@ class _Echo:
         return value
 
 
-def _safe_cell(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
-
-
 def _export_lines(business: Business, filters: ClientFilters):
     # The response streams after the view (and the tenancy middleware's scope) has returned: enter it again.
     zone = ZoneInfo(business.time_zone)
@@ -239,7 +212,7 @@ def _export_lines(business: Business, filters: ClientFilters):
             )
             yield writer.writerow(
                 [
-                    *(_safe_cell(v) for v in (first, last, email, phone, source, referrer_email, tag_names)),
+                    *(safe_cell(v) for v in (first, last, email, phone, source, referrer_email, tag_names)),
                     visits,
                     timezone.localtime(first_at, zone).date().isoformat() if first_at else "",
                     timezone.localtime(last_at, zone).date().isoformat() if last_at else "",

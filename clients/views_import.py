@@ -13,6 +13,7 @@ from referrals_saas.tenancy import business_view
 from .forms import ImportForm
 from .imports import FIELD_LABELS, PREVIEW_ROWS, ImportFileError, import_job_create, read_upload
 from .models import ImportJob
+from .spreadsheet import safe_cell
 
 SECTION = {"active_section": "clients"}
 RECENT_IMPORTS = 10
@@ -80,12 +81,14 @@ def import_status(request, import_id: int):
     job = _job(request, import_id)
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
+    kept = [error for error in job.errors if error.get("line") is not None]
     context = {
         **SECTION,
         "job": job,
         "refused": job.errors[:SHOWN_REFUSED_ROWS],
-        "refused_count": len(job.errors),
-        "refused_hidden": max(len(job.errors) - SHOWN_REFUSED_ROWS, 0),
+        "refused_count": job.error_count,
+        "refused_hidden": max(len(kept) - SHOWN_REFUSED_ROWS, 0),
+        "refused_unlisted": max(job.error_count - len(kept), 0),
         "running": job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
     }
     if request.htmx:
@@ -102,8 +105,13 @@ def import_refused_csv(request, import_id: int):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["line", "reason"])
+    kept = 0
     for error in job.errors:
-        writer.writerow([error.get("line") or "", error.get("reason", "")])
+        kept += error.get("line") is not None
+        # The reason quotes what the file said ("Source “=HYPERLINK(…)” is not …"): defuse it for the spreadsheet.
+        writer.writerow([safe_cell(error.get("line") or ""), safe_cell(error.get("reason", ""))])
+    if job.error_count > kept:
+        writer.writerow(["", f"{job.error_count - kept} more refused rows are not listed. Fix these and import again."])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-refused-rows.csv"'
     return response

@@ -8,21 +8,24 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from bookings.models import Booking
+from businesses.forms import add_errors
 from businesses.models import AuditLog
-from businesses.money import format_money
+from referrals.panels import client_referral_panel
+from referrals.services import referral_link_by_staff
 from referrals_saas.tenancy import business_view
 
 from . import privacy
 from .forms import ClientForm
-from .identity import canonical_email, display_phone
+from .identity import display_phone
 from .models import Client, ClientTag
+from .params import parse_id
+from .selectors import client_search
 from .services import client_create, client_merge, client_set_referrer, client_update
 
 SECTION = {"active_section": "clients"}
@@ -42,14 +45,6 @@ AUDIT_WORDS = {
 
 def _client(request, client_id: int) -> Client:
     return get_object_or_404(Client.objects.select_related("referred_by"), business=request.business, pk=client_id)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _refuse_if_erased(request, client: Client):
@@ -83,7 +78,7 @@ def new(request):
                     referred_by=form.cleaned_data["referred_by"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, f"{client.full_name} was added.")
                 return redirect("clients:detail", business_slug=request.business.slug, client_id=client.pk)
@@ -112,7 +107,7 @@ def edit(request, client_id: int):
                             business=request.business, client=client, referrer=referrer, actor=request.user
                         )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, f"{client.full_name}'s details were saved.")
                 return redirect("clients:detail", business_slug=request.business.slug, client_id=client.pk)
@@ -126,8 +121,6 @@ def detail(request, client_id: int):
     client = _client(request, client_id)
     bookings_qs = Booking.objects.filter(business=business, client=client)
     bookings = list(bookings_qs.select_related("service").order_by("-starts_at", "-id")[:DETAIL_BOOKINGS])
-    for booking in bookings:
-        booking.total_display = format_money(booking.total, booking.currency)
     booking_count = len(bookings) if len(bookings) < DETAIL_BOOKINGS else bookings_qs.count()
     referred = list(
         Client.objects.filter(business=business, referred_by=client).order_by("-created_at", "-id")[:DETAIL_REFERRED]
@@ -142,13 +135,14 @@ def detail(request, client_id: int):
     context = {
         **SECTION,
         "client": client,
+        "panel": client_referral_panel(business=business, client=client),
+        "can_manage_codes": request.membership.is_owner,
         "phone": display_phone(client.phone),
         "tags": [ct.tag for ct in ClientTag.objects.filter(business=business, client=client).select_related("tag")],
         "referred": referred,
         "referred_more": max(client.referred_clients_count - len(referred), 0),
         "bookings": bookings,
         "booking_count": booking_count,
-        "lifetime_spend": format_money(client.lifetime_spend, business.currency),
         "history": history,
         "can_manage_privacy": request.membership.is_owner,
     }
@@ -167,15 +161,17 @@ def set_referrer(request, client_id: int):
         raw = request.POST.get("referred_by", "").strip()
         referrer = None
         if raw:
-            if not raw.isdigit():
+            referrer_id = parse_id(raw)
+            if referrer_id is None:
                 error = "Choose the referrer from the search results."
             else:
-                referrer = get_object_or_404(Client, business=business, pk=int(raw))
+                referrer = get_object_or_404(Client, business=business, pk=referrer_id)
                 if referrer.erased_at:
                     error = "An erased client cannot be linked as a referrer."
         if not error:
             try:
-                client_set_referrer(business=business, client=client, referrer=referrer, actor=request.user)
+                # A referral, not only a link: before the first booking it earns the discount and reward.
+                referral_link_by_staff(business=business, referee=client, referrer=referrer, actor=request.user)
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
@@ -196,7 +192,6 @@ def _summary(business, client: Client) -> dict:
         "tags": [
             ct.tag.name for ct in ClientTag.objects.filter(business=business, client=client).select_related("tag")
         ],
-        "spend": format_money(client.lifetime_spend, business.currency),
     }
 
 
@@ -212,10 +207,11 @@ def merge(request, client_id: int):
     other = None
     error = ""
     if raw:
-        if not raw.isdigit():
+        other_id = parse_id(raw)
+        if other_id is None:
             error = "Choose the duplicate record from the search results."
         else:
-            other = get_object_or_404(Client, business=business, pk=int(raw))
+            other = get_object_or_404(Client, business=business, pk=other_id)
             if other.pk == client.pk:
                 error = "That is this record. Choose the duplicate to merge into it."
                 other = None
@@ -250,26 +246,10 @@ def merge(request, client_id: int):
 @require_GET
 def pick(request):
     """Search results for the client pickers (referrer, merge): staff-facing, so full names and e-mail."""
-    business = request.business
     query = request.GET.get("q", "").strip()[:100]
-    clients = []
-    if query:
-        matches = Client.objects.filter(business=business, erased_at__isnull=True)
-        if "@" in query:
-            matches = matches.filter(Q(email_canonical=canonical_email(query)) | Q(email__istartswith=query))
-        else:
-            for term in query.split()[:4]:
-                condition = (
-                    Q(first_name__istartswith=term) | Q(last_name__istartswith=term) | Q(email__istartswith=term)
-                )
-                digits = "".join(ch for ch in term if ch.isdigit())
-                if len(digits) >= 4:
-                    condition |= Q(phone__contains=digits)
-                matches = matches.filter(condition)
-        exclude = request.GET.get("exclude", "")
-        if exclude.isdigit():
-            matches = matches.exclude(pk=int(exclude))
-        clients = list(matches.order_by("last_name", "first_name", "id")[:PICKER_RESULTS])
+    clients = client_search(
+        business=request.business, q=query, limit=PICKER_RESULTS, exclude_pk=parse_id(request.GET.get("exclude"))
+    )
     context = {"clients": clients, "query": query, "limit": PICKER_RESULTS}
     return render(request, "clients/_client_picker.html#results", context)
 

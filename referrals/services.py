@@ -26,7 +26,7 @@ from businesses.models import Business, Service
 from businesses.money import format_money
 from businesses.services import audit_record
 from clients.models import Client
-from clients.services import client_set_referrer
+from clients.services import ClientData, client_create, client_set_referrer
 from rewards.models import CouponKind
 from rewards.services import CouponSpec, coupon_discount_line, coupon_lock_for_use, coupon_redeem, reward_issue_coupon
 from rewards.services import reward_revoke as reward_revoke_coupon
@@ -45,20 +45,9 @@ from .models import (
     ReferrerTally,
     RewardMoment,
 )
+from .program import program_get
 
 # ---------------------------------------------------------------------------------------------------- facts
-
-
-def program_for(business: Business) -> ReferralProgram:
-    """The business's program, created (switched off) on first use; safe when two requests create it at once."""
-    program = ReferralProgram.objects.filter(business=business).first()
-    if program is not None:
-        return program
-    try:
-        with transaction.atomic():
-            return ReferralProgram.objects.create(business=business)
-    except IntegrityError:
-        return ReferralProgram.objects.get(business=business)
 
 
 def program_facts(program: ReferralProgram) -> rules.ProgramFacts:
@@ -159,9 +148,11 @@ def referral_quote(
     email_canonical: str = "",
     phone: str = "",
     now: datetime | None = None,
+    test_drive: bool = False,
 ) -> Quote:
     """Decide a claim for a booking of `service` by `referee` (or, before the client exists, by the e-mail and
-    phone they typed). Reads only; the widget's summary and the booking itself both use it."""
+    phone they typed). Reads only; the widget's summary and the booking itself both use it. A test drive runs
+    as if the program were switched on, so the owner can try it before going live."""
     now = now or timezone.now()
     referrer, code_id = claim.referrer, None
     if referrer is None:
@@ -175,13 +166,13 @@ def referral_quote(
     phone = referee.phone if referee else phone
     if referee is None and email:
         referee = Client.objects.filter(business=business, email_canonical=email).first()
-    program = program_for(business)
+    program = program_get(business=business)
     program_rules = rules_for(business)
     rule = rules.match_rule(program_rules, service.pk)
     days_since_click = (now - claim.clicked_at).days if claim.clicked_at else None
     refusal = rules.refusal(
         rules.EligibilityFacts(
-            program_enabled=program.enabled and bool(program_rules),
+            program_enabled=(program.enabled or test_drive) and bool(program_rules),
             referee_is_new=referee is None or is_new_client(business=business, client=referee),
             same_client=referee is not None and referee.pk == referrer.pk,
             shares_email_or_phone=bool(
@@ -247,7 +238,7 @@ def _pending_staff_referral(business: Business, client: Client) -> Referral | No
 def booking_create_with_referral(
     *,
     business: Business,
-    client: Client,
+    client: Client | ClientData,
     service: Service,
     starts_at: datetime,
     claim: ReferralClaim | None = None,
@@ -260,14 +251,21 @@ def booking_create_with_referral(
 
     An ineligible referral is recorded with its reason and the booking goes through at full price; a flagged one
     still gives the discount but holds the referrer's reward for review. The coupon row is locked, so one coupon
-    used twice at once is accepted once.
+    used twice at once is accepted once. Given a ClientData, the new client is created in the same transaction,
+    so a refused booking leaves no client behind.
     """
+    if isinstance(client, ClientData):
+        client = client_create(business=business, data=client, actor=actor)
     claim = claim or ReferralClaim()
     staff_referral = _pending_staff_referral(business, client) if claim.is_empty else None
     if staff_referral is not None:
         claim = ReferralClaim(referrer=staff_referral.referrer, source=staff_referral.source)
-    program = program_for(business)
-    quote = None if claim.is_empty else referral_quote(business=business, service=service, claim=claim, referee=client)
+    program = program_get(business=business)
+    quote = (
+        None
+        if claim.is_empty
+        else referral_quote(business=business, service=service, claim=claim, referee=client, test_drive=is_test)
+    )
     referral_line = None
     if quote is not None and quote.discount:
         referral_line = DiscountLine(
@@ -366,16 +364,30 @@ def _tally(business: Business, client: Client, **changes) -> None:
 
 
 @transaction.atomic
-def referral_link_by_staff(*, business: Business, referee: Client, referrer: Client, actor=None) -> Referral:
-    """Staff record who referred a client. Before the client's first booking this is a pending referral that the
-    booking picks up; after it, the link is kept for the record but earns nothing (never retroactive)."""
-    if referrer.business_id != business.id or referee.business_id != business.id:
+def referral_link_by_staff(
+    *, business: Business, referee: Client, referrer: Client | None, actor=None
+) -> Referral | None:
+    """Staff record who referred a client (or, with None, that nobody did). Before the client's first booking this
+    is a pending referral that the booking picks up; after it, the link is kept for the record but earns nothing
+    (never retroactive). A referral already attached to a booking cannot be replaced here."""
+    if referrer is not None and (referrer.business_id != business.id or referee.business_id != business.id):
         raise ValidationError({"referrer": "That client belongs to another business."})
-    if referrer.pk == referee.pk:
+    if referrer is not None and referrer.pk == referee.pk:
         raise ValidationError({"referrer": "A client cannot refer themselves."})
-    if Referral.objects.filter(business=business, referee=referee, status__in=LIVE_STATUSES).exists():
-        raise ValidationError({"referrer": "This client already has a referral."})
+    live = Referral.objects.select_for_update().filter(business=business, referee=referee, status__in=LIVE_STATUSES)
+    for existing in live:
+        if existing.referrer_id == getattr(referrer, "pk", None):
+            return existing
+        if existing.booking_id is not None:
+            raise ValidationError(
+                {"referrer": "This client's booking already carries a referral; reject or cancel it first."}
+            )
+        existing.status, existing.reason = ReferralStatus.CANCELLED, "Replaced by staff before the first booking."
+        existing.closed_at = timezone.now()
+        existing.save(update_fields=["status", "reason", "closed_at"])
     client_set_referrer(business=business, client=referee, referrer=referrer, actor=actor)
+    if referrer is None:
+        return None
     has_booked = not is_new_client(business=business, client=referee)
     referral = Referral.objects.create(
         business=business,
@@ -413,7 +425,7 @@ _SATISFIES = {
 def referral_reward_moment(*, business: Business, booking: Booking, moment: str, actor=None) -> Referral | None:
     """A referred booking reached `moment`. If that is the program's reward moment, confirm the referral (or, if
     it is flagged, remember that the reward is due). Locks the referral row: concurrent calls confirm once."""
-    program = program_for(business)
+    program = program_get(business=business)
     if program.reward_moment not in _SATISFIES[moment]:
         return None
     referral = Referral.objects.select_for_update().filter(business=business, booking=booking).first()
@@ -496,8 +508,9 @@ def referral_approve(*, business: Business, referral: Referral, actor=None) -> R
     locked.reviewed_at = timezone.now()
     locked.save(update_fields=["status", "reviewed_by", "reviewed_at"])
     audit_record(business=business, actor=actor, action="referral.approved", subject=locked)
+    event_record(business=business, kind="referral.approved", subject=locked, actor=actor)
     if locked.reward_due:
-        _confirm(business, program_for(business), locked, actor)
+        _confirm(business, program_get(business=business), locked, actor)
     return locked
 
 

@@ -142,7 +142,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # Long waits are rows polled by periodic tasks, so no countdown ever approaches this.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Referral link clicks are counted in Redis by the click view and written to ClickCount in batches.
+    "referrals-clicks-flush": {"task": "referrals.clicks_flush", "schedule": 60.0},
+}
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

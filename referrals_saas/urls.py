@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from businesses import views as business_views
+from referrals import views_public as referral_views_public
 
 from . import views
 
@@ -22,6 +23,10 @@ dashboard_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Public: a client's referral link (no session, no database write) and a business's hosted booking page.
+    path("r/<str:code>", referral_views_public.click, name="referral_click"),
+    path("r/<str:code>/", referral_views_public.click),
+    path("w/<slug:business_slug>/", include("widgets.urls_public")),
     path("dashboard/", views.dashboard_home, name="dashboard_home"),
     path("businesses/new/", business_views.business_new, name="business_new"),
     path("invitations/<str:token>/", business_views.invitation_accept, name="invitation_accept"),

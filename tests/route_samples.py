@@ -66,3 +66,52 @@ def _records(business, owner):
 
 
 BUILDERS.append(_records)
+
+
+def _referral_program(business, owner):
+    """A referral rule covering one service, for the program's rule URLs."""
+    from businesses.models import Service
+    from referrals.program import RuleData, rule_create
+
+    service = Service.objects.create(business=business, name="Walker referral service", price=6000)
+    data = RuleData(service_ids=(service.pk,), referee_value=10, reward_kind="coupon_fixed", reward_value=20)
+    rule = rule_create(business=business, data=data, actor=owner)
+    return {"rule_id": rule.pk}
+
+
+BUILDERS.append(_referral_program)
+
+
+def _referral_board(business, owner):
+    """A flagged referral between two clients, for a referral's page and its approve/reject URLs."""
+    from clients.services import ClientData, client_create
+    from referrals.models import FlagSignal, Referral, ReferralFlag, ReferralSource, ReferralStatus
+
+    referrer = client_create(business=business, data=ClientData(first_name="Walker", last_name="Referrer"))
+    referee = client_create(business=business, data=ClientData(first_name="Walker", last_name="Referee"))
+    referral = Referral.objects.create(
+        business=business,
+        referrer=referrer,
+        referee=referee,
+        source=ReferralSource.STAFF,
+        status=ReferralStatus.FLAGGED,
+    )
+    ReferralFlag.objects.create(business=business, referral=referral, signal=FlagSignal.NAMED)
+    return {"referral_id": referral.pk}
+
+
+BUILDERS.append(_referral_board)
+
+
+def _referral_codes(business, owner):
+    """An older code of the sample client (the one `_records` made), for the retire URL."""
+    from clients.models import Client
+    from referrals.codes import code_for_client, code_regenerate
+
+    client = Client.objects.get(business=business, first_name="Walker", last_name="Sample")
+    old = code_for_client(business=business, client=client)
+    code_regenerate(business=business, client=client)
+    return {"code_id": old.pk}
+
+
+BUILDERS.append(_referral_codes)

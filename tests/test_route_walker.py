@@ -20,7 +20,17 @@ from .route_samples import build_samples
 DASHBOARD_PREFIX = "b/<slug:business_slug>/"
 CONVERTER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 # Everything outside the dashboard must be one of these on purpose (public pages, auth, operators).
-PUBLIC_PREFIXES = ("", "healthz", "dashboard/", "businesses/new/", "invitations/", "accounts/", "admin/")
+PUBLIC_PREFIXES = (
+    "",
+    "healthz",
+    "r/",
+    "w/",
+    "dashboard/",
+    "businesses/new/",
+    "invitations/",
+    "accounts/",
+    "admin/",
+)
 
 
 def walk(patterns, prefix=""):

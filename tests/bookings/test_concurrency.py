@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from django_scopes import scope
 
 from bookings.models import BookingEvent, BookingStatus, PaymentMethod, PaymentStatus
@@ -13,39 +10,15 @@ from bookings.services import booking_confirm, payment_record
 from businesses.models import DomainEvent
 from clients.models import Client
 
+from ..threads import needs_postgres, run_at_once
 from .conftest import make_booking, make_client, make_service
-
-THREADS = 10
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("Row locks need PostgreSQL; CI runs this on PostgreSQL.")
-
-
-def run_at_once(work) -> list[BaseException]:
-    """Run `work` in THREADS threads released together; returns what they raised."""
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
-
-    def target():
-        try:
-            barrier.wait()
-            work()
-        except BaseException as exc:  # collected and asserted on by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+def _postgres_only():
+    needs_postgres()
 
 
 def test_ten_staff_confirming_the_same_booking_confirm_it_once(business, owner):
@@ -56,7 +29,7 @@ def test_ten_staff_confirming_the_same_booking_confirm_it_once(business, owner):
         with scope(business=business):
             booking_confirm(business=business, booking=booking, actor=owner)
 
-    assert run_at_once(confirm) == []
+    assert run_at_once(lambda _: confirm(), threads=10)[1] == []
     with scope(business=business):
         booking.refresh_from_db()
         assert booking.status == BookingStatus.CONFIRMED
@@ -74,7 +47,7 @@ def test_ten_staff_recording_the_same_payment_add_it_to_lifetime_spend_once(busi
         with scope(business=business):
             payment_record(business=business, payment=payment, method=PaymentMethod.CARD, actor=owner)
 
-    assert run_at_once(record) == []
+    assert run_at_once(lambda _: record(), threads=10)[1] == []
     with scope(business=business):
         payment.refresh_from_db()
         assert payment.status == PaymentStatus.PAID

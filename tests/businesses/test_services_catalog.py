@@ -139,7 +139,7 @@ def test_a_one_off_payment_without_the_hidden_plan_fields(owner_client, business
         ({"price": "49.999"}, "price", "at most 2 decimal places"),
         ({"price": "-1"}, "price", "greater than or equal to 0"),
         ({"price": "abc"}, "price", "number"),
-        ({"price": "99999999999"}, "price", "too high"),
+        ({"price": "99999999999"}, "price", "at most"),
         ({"name": ""}, "name", "required"),
         ({"duration_minutes": "0"}, "duration_minutes", "greater than or equal to 1"),
         ({"payment_plan": "barter"}, "payment_plan", "valid choice"),
@@ -244,3 +244,96 @@ def test_an_outsider_gets_404(outsider_client, business, other_business):
 
 def test_services_are_in_the_navigation(staff_client, business):
     assert f'href="/b/{business.slug}/services/"' in staff_client.get(f"/b/{business.slug}/").content.decode()
+
+
+# --- Price limits and money -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "price,message",
+    [
+        ("1e30", "too large"),
+        ("9" * 30 + ".99", "too large"),
+        ("-1e30", "greater than or equal to 0"),
+        ("20000000", "at most £10,000,000.00"),
+        ("10000000.01", "at most £10,000,000.00"),
+    ],
+)
+def test_a_huge_price_is_a_field_error_not_a_crash(owner_client, business, price, message):
+    response = owner_client.post(index(business) + "new/", form_data(price=price))
+    assert response.status_code == 400
+    assert message.lower() in " ".join(response.context["form"].errors["price"]).lower()
+    with scope(business=business):
+        assert not Service.objects.filter(business=business).exists()
+
+
+def test_the_highest_price_is_accepted(owner_client, business):
+    assert owner_client.post(index(business) + "new/", form_data(price="10000000.00")).status_code == 302
+
+
+def test_the_catalog_caps_the_price_whatever_calls_it(in_scope):
+    from businesses.catalog import MAX_PRICE_MINOR
+
+    with pytest.raises(ValidationError) as refused:
+        service_create(business=in_scope, data=ServiceData(name="Gold", price=MAX_PRICE_MINOR + 1))
+    assert "at most £10,000,000.00" in refused.value.message_dict["price"][0]
+    assert service_create(business=in_scope, data=ServiceData(name="Gold", price=MAX_PRICE_MINOR)).price == 10**9
+
+
+@pytest.mark.parametrize(
+    "value,currency,expected",
+    [
+        ("49.90", "GBP", 4990),
+        ("49.9", "GBP", 4990),
+        ("0", "GBP", 0),
+        ("4990", "JPY", 4990),
+        ("1.234", "KWD", 1234),
+        ("-5.00", "EUR", -500),
+        ("10000000000000.00", "GBP", 10**15),
+    ],
+)
+def test_to_minor_reads_amounts(value, currency, expected):
+    from businesses.money import to_minor
+
+    assert to_minor(value, currency) == expected
+
+
+@pytest.mark.parametrize("value", ["1e30", "-1e30", "9" * 40, "10000000000000.01", "1" + "0" * 27 + ".5"])
+def test_to_minor_refuses_huge_amounts_with_a_validation_error(value):
+    from businesses.money import AmountTooLarge, to_minor
+
+    with pytest.raises(AmountTooLarge) as refused:
+        to_minor(value, "GBP")
+    assert isinstance(refused.value, ValidationError) and "too large" in refused.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    "value,currency", [("49.999", "GBP"), ("1.5", "JPY"), ("NaN", "GBP"), ("Infinity", "GBP"), ("abc", "GBP")]
+)
+def test_to_minor_refuses_what_is_not_an_amount_with_a_value_error(value, currency):
+    from businesses.money import to_minor
+
+    with pytest.raises(ValueError):
+        to_minor(value, currency)
+
+
+@pytest.mark.parametrize(
+    "amount,currency,expected",
+    [
+        (4990, "GBP", "£49.90"),
+        (0, "GBP", "£0.00"),
+        (4990, "JPY", "¥4,990"),
+        ("4990", "EUR", "€49.90"),
+        (None, "GBP", ""),
+        ("", "GBP", ""),
+        ("n/a", "GBP", "n/a"),
+        (36 * 10**9, "USD", "$360,000,000.00"),
+    ],
+)
+def test_the_money_filter_formats_minor_units_in_the_currency(amount, currency, expected):
+    from django.template import Context, Template
+
+    rendered = Template("{% load money %}{{ amount|money:currency }}").render(
+        Context({"amount": amount, "currency": currency})
+    )
+    assert rendered == expected

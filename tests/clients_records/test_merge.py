@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from bookings.models import Booking
-from bookings.services import booking_complete, booking_confirm, payment_record
+from bookings.services import booking_cancel, booking_complete, booking_confirm, payment_record
 from businesses.models import AuditLog
 from clients.models import Client, ClientTag
 from clients.services import client_merge, client_set_referrer
@@ -112,3 +112,49 @@ def test_merge_page_refuses_itself_and_other_businesses_ids(owner_client, url, m
     assert owner_client.post(url("merge", keep.pk), {"other": stranger.pk}).status_code == 404
     with scope(business=other_business):
         assert Client.objects.filter(pk=stranger.pk).exists()
+
+
+def test_after_a_merge_only_the_earliest_standing_booking_is_the_first(business, make_client, make_booking, in_scope):
+    keep = make_client("Ann", "Lee")
+    merge = make_client("Ann", "Dup")
+    keep_later = make_booking(keep, days=5)
+    merge_cancelled = make_booking(merge, days=1)
+    booking_cancel(business=business, booking=merge_cancelled)
+    merge_earliest = make_booking(merge, days=2)  # made after the cancelled one, so flagged first as well
+    merge_later = make_booking(merge, days=9)
+    assert [b.is_first_booking for b in (keep_later, merge_cancelled, merge_earliest, merge_later)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+
+    kept = client_merge(business=business, keep=keep, merge=merge)
+
+    flags = dict(Booking.objects.filter(business=business, client=kept).values_list("pk", "is_first_booking"))
+    assert flags[merge_earliest.pk] is True
+    assert flags[keep_later.pk] is False and flags[merge_later.pk] is False
+    # A cancelled booking does not stand; its flag records what was true when it was made.
+    assert flags[merge_cancelled.pk] is True
+    standing = Booking.objects.filter(business=business, client=kept).exclude(status="cancelled")
+    assert standing.filter(is_first_booking=True).count() == 1
+
+
+def test_after_a_merge_the_figures_are_counted_from_the_bookings(business, make_client, make_booking, in_scope):
+    keep = make_client("Ann", "Lee")
+    merge = make_client("Ann", "Dup")
+    for client, days in ((keep, 3), (merge, 1)):
+        booking = make_booking(client, days=days)
+        booking_confirm(business=business, booking=booking)
+        booking = booking_complete(business=business, booking=booking)
+        payment_record(business=business, payment=booking.payments.get(), method="card")
+    # The figures on the records had drifted (a restore, a manual fix): the merge does not add drift up.
+    Client.objects.filter(pk=keep.pk).update(completed_visits=40, lifetime_spend=1)
+    Client.objects.filter(pk=merge.pk).update(completed_visits=7, first_visit_at=None)
+
+    kept = client_merge(business=business, keep=keep, merge=merge)
+
+    visits = Booking.objects.filter(business=business, client=kept).order_by("starts_at")
+    assert kept.completed_visits == 2 and kept.lifetime_spend == 2 * 6000
+    assert (kept.first_visit_at, kept.last_visit_at) == (visits[0].starts_at, visits[1].starts_at)
+    assert kept.referred_clients_count == 0

