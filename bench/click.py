@@ -40,26 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fail, prepare_database  # noqa: E402  (needs ROOT on sys.path)
+
 BENCH_DB = "referrals_bench_click"
 KEY_PREFIX = "bench-click"
 GOAL = 0.70
-
-
-def fail(message: str) -> None:
-    print(message, file=sys.stderr)
-    sys.exit(2)
-
-
-def prepare_database(url: str) -> str:
-    """Drop and recreate the bench database on the same server; returns its URL."""
-    import psycopg
-
-    parsed = urlparse(url)
-    maintenance = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
 
 
 def clear_redis(url: str) -> None:

@@ -23,7 +23,11 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, bench/ itself is first on sys.path, where bench/click.py would shadow the click package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import fail, prepare_database  # noqa: E402  (needs ROOT on sys.path)
 
 BENCH_DB = "referrals_bench"
 COUNT_SHOWN = re.compile(r"<strong>([\d,+]+)</strong> client")
@@ -175,23 +179,6 @@ SOURCES = [
     ("import", 10),
     ("other", 7),
 ]
-
-
-def fail(message: str) -> None:
-    print(message, file=sys.stderr)
-    sys.exit(2)
-
-
-def prepare_database(url: str) -> str:
-    """Drop and recreate the bench database on the same server; returns its URL."""
-    import psycopg
-
-    parsed = urlparse(url)
-    maintenance = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return urlunparse(parsed._replace(path=f"/{BENCH_DB}"))
 
 
 def secondary_indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
@@ -467,7 +454,9 @@ def main() -> None:
             "DATABASE_URL=postgres://user@host:5432/anydb; the bench creates and uses its own database "
             f"'{BENCH_DB}' on that server."
         )
-    bench_url = urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}")) if args.reuse else prepare_database(url)
+    bench_url = (
+        urlunparse(urlparse(url)._replace(path=f"/{BENCH_DB}")) if args.reuse else prepare_database(url, BENCH_DB)
+    )
     os.environ["DATABASE_URL"] = bench_url
     os.environ["DJANGO_DEBUG"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "referrals_saas.settings")

@@ -53,7 +53,8 @@ from django_scopes import scope, scopes_disabled
 from businesses.models import Business
 from clients.models import Client
 
-from .codes import normalise
+# A module import, not `from .codes import ...`: codes.py may import this module back to call forget_code.
+from . import codes
 from .models import ClickCount, ReferralCode
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def _shared_lookup(code: str) -> Target:
 
 def lookup(raw: str) -> Target:
     """Where a click on `raw` goes. Zero queries on a warm cache; a cache outage falls back to the database."""
-    code = normalise(raw)
+    code = codes.normalise(raw)
     if not code:
         return Target(location=reverse("home"), business_id=NO_ID, code_id=NO_ID)
     seconds = _process_cache_seconds()
@@ -175,18 +176,18 @@ def lookup(raw: str) -> Target:
     return target
 
 
-def _forget_now(codes: list[str]) -> None:
-    for code in codes:
+def _forget_now(code_strings: list[str]) -> None:
+    for code in code_strings:
         _process_cache.pop(code, None)
     try:
-        cache.delete_many([CACHE_KEY.format(code=code) for code in codes])
+        cache.delete_many([CACHE_KEY.format(code=code) for code in code_strings])
     except Exception:  # an entry that could not be dropped still expires after CACHE_SECONDS
-        logger.warning("Referral click: could not drop cached codes %s", codes[:5], exc_info=True)
+        logger.warning("Referral click: could not drop cached codes %s", code_strings[:5], exc_info=True)
 
 
-def _forget_on_commit(codes: Iterable[str]) -> None:
+def _forget_on_commit(code_strings: Iterable[str]) -> None:
     # After the commit: dropped any earlier, a click in between could cache the old state again.
-    normalised = sorted({normalise(code) for code in codes} - {""})
+    normalised = sorted({codes.normalise(code) for code in code_strings} - {""})
     for start in range(0, len(normalised), 500):
         chunk = normalised[start : start + 500]
         transaction.on_commit(lambda chunk=chunk: _forget_now(chunk))
@@ -206,8 +207,8 @@ def forget_client(*, business: Business, client: Client) -> None:
 def forget_business(business: Business) -> None:
     """Drop the cached lookups of every code of a business (booking page, slug or time zone changed)."""
     with scope(business=business):
-        codes = ReferralCode.objects.filter(business=business).values_list("code", flat=True).iterator(chunk_size=2000)
-        _forget_on_commit(codes)
+        every_code = ReferralCode.objects.filter(business=business).values_list("code", flat=True)
+        _forget_on_commit(every_code.iterator(chunk_size=2000))
 
 
 # --------------------------------------------------------------------------------------------- counting

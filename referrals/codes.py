@@ -17,6 +17,7 @@ from django.utils import timezone
 from businesses.models import Business
 from clients.models import Client
 
+from . import clicks
 from .models import ReferralCode
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -58,15 +59,18 @@ def code_regenerate(*, business: Business, client: Client) -> ReferralCode:
     return _create_current(business, client)
 
 
+@transaction.atomic
 def code_retire(*, business: Business, code: ReferralCode) -> ReferralCode:
-    """Stop a code from attributing. The current code cannot be retired: regenerate first."""
-    if code.is_current:
+    """Stop a code from attributing (and its link from carrying a referral). Locks the row; the current code
+    cannot be retired: give the client a new code first. Retiring twice changes nothing."""
+    locked = ReferralCode.objects.select_for_update().get(business=business, pk=code.pk)
+    if locked.is_current:
         raise ValidationError("The client's current code cannot be retired; give them a new code first.")
-    ReferralCode.objects.filter(business=business, pk=code.pk, retired_at__isnull=True).update(
-        retired_at=timezone.now()
-    )
-    code.refresh_from_db()
-    return code
+    if locked.retired_at is None:
+        locked.retired_at = timezone.now()
+        locked.save(update_fields=["retired_at"])
+        clicks.forget_code(locked)
+    return locked
 
 
 def code_resolve(*, business: Business, raw: str) -> ReferralCode | None:

@@ -263,6 +263,11 @@ class Referral(models.Model):
             models.Index(fields=["business", "status", "created_at"], name="referral_business_status"),
             models.Index(fields=["business", "referrer", "status"], name="referral_business_referrer"),
             models.Index(fields=["business", "created_at"], name="referral_business_created"),
+            models.Index(
+                fields=["auto_approve_at"],
+                condition=models.Q(status="flagged", auto_approve_at__isnull=False),
+                name="referral_flagged_deadline",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Sum
-
 from businesses.models import Business
 from clients.models import Client
 from rewards.models import Coupon
 
+from .clicks import clicks_total
 from .codes import code_for_client, link_for
-from .models import ClickCount, Referral, ReferralCode, ReferrerTally
+from .models import Referral, ReferralCode, ReferrerTally
 
 PANEL_ROWS = 10
 
@@ -33,13 +32,12 @@ def client_referral_panel(*, business: Business, client: Client) -> ClientReferr
     """Everything in a fixed number of queries, whatever the client's history."""
     current = code_for_client(business=business, client=client)
     codes = list(ReferralCode.objects.filter(business=business, client=client))
-    clicks = ClickCount.objects.filter(business=business, code__in=[c.pk for c in codes]).aggregate(n=Sum("clicks"))
     tally = ReferrerTally.objects.filter(business=business, client=client).first()
     return ClientReferralPanel(
         code=current,
         link=link_for(current),
         older_codes=[c for c in codes if c.pk != current.pk],
-        clicks=clicks["n"] or 0,
+        clicks=clicks_total(business=business, client=client),
         referrals_made=list(
             Referral.objects.filter(business=business, referrer=client)
             .select_related("referee", "booking__service")

@@ -21,6 +21,7 @@ from businesses.models import Business, Service
 from businesses.money import format_money, from_minor, to_minor
 from businesses.services import audit_record
 
+from . import clicks
 from .models import ReferralProgram, ReferralRule, RewardKindChoice, RewardMoment
 from .rules import AmountKind, CombinationMode, Recipients
 
@@ -178,6 +179,9 @@ def program_update(*, business: Business, data: ProgramData, actor=None) -> Refe
     program.updated_at = timezone.now()
     program.save(update_fields=[*changed, "updated_at"])
     audit_record(business=business, actor=actor, action="referral_program.updated", subject=program, fields=changed)
+    if "booking_url" in changed:
+        # Links redirect from a cached target: the new booking page applies from the next click.
+        clicks.forget_business(business)
     return program
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from bookings.models import Booking, BookingStatus, DiscountKind
 from bookings.services import DiscountLine, booking_create, is_new_client
@@ -531,6 +532,17 @@ def referral_reject(*, business: Business, referral: Referral, reason: str, acto
     audit_record(business=business, actor=actor, action="referral.rejected", subject=locked, reason=locked.reason)
     event_record(business=business, kind="referral.rejected", subject=locked, actor=actor, reason=locked.reason)
     return locked
+
+
+def referrals_due_for_auto_approval(now: datetime | None = None) -> list[Business]:
+    """The businesses that have a flagged referral past its review deadline (for the periodic task)."""
+    with scopes_disabled():
+        ids = (
+            Referral.objects.filter(status=ReferralStatus.FLAGGED, auto_approve_at__lte=now or timezone.now())
+            .values_list("business_id", flat=True)
+            .distinct()
+        )
+        return list(Business.objects.filter(pk__in=list(ids)))
 
 
 def referrals_auto_approve_due(*, business: Business, now: datetime | None = None) -> int:

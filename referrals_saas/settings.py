@@ -145,6 +145,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Referral link clicks are counted in Redis by the click view and written to ClickCount in batches.
     "referrals-clicks-flush": {"task": "referrals.clicks_flush", "schedule": 60.0},
+    # Flagged referrals whose review deadline passed are approved (and rewarded if their booking is due).
+    "referrals-auto-approve-flagged": {"task": "referrals.auto_approve_flagged", "schedule": 900.0},
+    # Imports whose task a broker outage or a crash lost are sent again.
+    "clients-imports-resume-stale": {"task": "clients.tasks.imports_resume_stale", "schedule": 300.0},
 }
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------------------
