@@ -22,7 +22,7 @@ from clients.models import Client, Source
 from clients.services import ClientData, client_create
 from rewards.models import Coupon
 
-from .codes import code_for_client
+from .codes import code_for_client, link_for
 from .models import ClickCount, Referral, ReferralProgram, ReferralRule, ReferralSource, RewardMoment
 from .services import ReferralClaim, booking_create_with_referral, sighting_hashes, sighting_record
 
@@ -47,6 +47,9 @@ def seed(context) -> None:
     zone = ZoneInfo(business.time_zone)
     with scope(business=business), timezone.override(zone):
         program, _ = ReferralProgram.objects.get_or_create(business=business)
+        first_client = Client.objects.filter(business=business, is_test=False).order_by("pk").first()
+        if first_client is not None:
+            context.extras["referral_link"] = link_for(code_for_client(business=business, client=first_client))
         if ReferralRule.objects.filter(business=business).exists():
             return
         services = {s.name: s for s in Service.objects.filter(business=business)}
