@@ -510,3 +510,28 @@ def leaderboard(*, business: Business, period: Period, limit: int = LEADERBOARD_
         if row["referrer_id"] in clients
     ]
     return Leaderboard(period=period, rows=rows)
+
+
+@dataclass(frozen=True)
+class ReferrerCandidate:
+    """What a new client sees when they search for who referred them: never more than a first name and an
+    initial, so the search cannot be used to look up the business's clients."""
+
+    id: int
+    display: str
+
+
+def referrer_candidates(*, business: Business, first_name: str, last_initial: str = "") -> list[ReferrerCandidate]:
+    """The "who referred you?" search: clients whose first name is what was typed (case-insensitive, whole name)
+    and, if given, whose last name starts with that letter; at most 5, only when the first name has 2+ letters."""
+    first_name = " ".join((first_name or "").split())[:100]
+    initial = (last_initial or "").strip()[:1]
+    if len(first_name) < 2:
+        return []
+    matches = Client.objects.filter(
+        business=business, first_name__iexact=first_name, erased_at__isnull=True, is_test=False
+    )
+    if initial:
+        matches = matches.filter(last_name__istartswith=initial)
+    rows = matches.order_by("-referred_clients_count", "id").values_list("pk", "first_name", "last_name")[:5]
+    return [ReferrerCandidate(pk, f"{first} {last[:1].upper()}." if last else first) for pk, first, last in rows]
