@@ -362,7 +362,7 @@ def main() -> None:
         fail("--driver wrk: wrk is not installed (apt-get install wrk)")
     drive = drive_wrk if driver_name == "wrk" else drive_python
 
-    bench_db = prepare_database(database_url)
+    bench_db = prepare_database(database_url, BENCH_DB)
     bench_redis = urlunparse(urlparse(redis_url)._replace(path=f"/{args.redis_db}"))
     clear_redis(bench_redis)
     os.environ.update(

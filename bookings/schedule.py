@@ -39,10 +39,28 @@ def due_date(start: date, index: int, interval: str) -> date:
 
 
 def payment_schedule(
+    *, plan: str, count: int, interval: str, price: int, discount: int, start: date, once_discount: int = 0
+) -> list[ScheduledPayment]:
+    """`discount` follows the plan's unit (see the module); `once_discount` (a coupon) is taken once for the whole
+    booking: spread like the discount on one-off and instalments, off the first payments on the other plans."""
+    if price < 0 or discount < 0 or once_discount < 0:
+        raise ValueError("price and discounts must not be negative")
+    if plan in (PaymentPlan.ONE_OFF, PaymentPlan.INSTALMENTS):
+        return _schedule(
+            plan=plan, count=count, interval=interval, price=price, discount=discount + once_discount, start=start
+        )
+    payments = _schedule(plan=plan, count=count, interval=interval, price=price, discount=discount, start=start)
+    remaining, taken = once_discount, []
+    for payment in payments:
+        extra = min(remaining, payment.amount)
+        remaining -= extra
+        taken.append(ScheduledPayment(payment.sequence, payment.due_on, payment.list_amount, payment.discount + extra))
+    return taken
+
+
+def _schedule(
     *, plan: str, count: int, interval: str, price: int, discount: int, start: date
 ) -> list[ScheduledPayment]:
-    if price < 0 or discount < 0:
-        raise ValueError("price and discount must not be negative")
     discount = min(discount, price)
     if plan == PaymentPlan.ONE_OFF:
         return [ScheduledPayment(1, start, price, discount)]

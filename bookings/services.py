@@ -48,7 +48,8 @@ ACTION_WORDS = {
 
 @dataclass(frozen=True)
 class DiscountLine:
-    """A discount to apply at booking time: per booking (one-off, instalments) or per period/session."""
+    """A discount to apply at booking time. `per_period`: on a membership or pay-per-session plan it is taken on
+    every renewal or session (a referral discount); otherwise once for the whole booking (a coupon)."""
 
     kind: str
     label: str
@@ -56,6 +57,7 @@ class DiscountLine:
     source_type: str = ""
     source_id: int | None = None
     code: str = ""
+    per_period: bool = True
 
 
 def is_new_client(*, business: Business, client: Client) -> bool:
@@ -90,13 +92,13 @@ def booking_create(
     first = is_new_client(business=business, client=client)
     if service.new_clients_only and not first:
         raise ValidationError({"service": f"{service.name} is only for new clients."})
-    discount = sum(line.amount for line in discounts)
     schedule = payment_schedule(
         plan=service.payment_plan,
         count=service.plan_count,
         interval=service.plan_interval,
         price=service.price,
-        discount=discount,
+        discount=sum(line.amount for line in discounts if line.per_period),
+        once_discount=sum(line.amount for line in discounts if not line.per_period),
         start=timezone.localdate(starts_at),
     )
     booking = Booking.objects.create(
@@ -149,11 +151,11 @@ def _write_discount_rows(business: Business, booking: Booking, lines: tuple[Disc
     """Snapshot rows whose amounts add up to what the schedule applied (never more than the price)."""
     # Membership and per-session plans take each discount on every payment.
     per_booking = booking.service.payment_plan in (PaymentPlan.ONE_OFF, PaymentPlan.INSTALMENTS)
-    multiplier = 1 if per_booking else booking.service.plan_count
+    periods = 1 if per_booking else booking.service.plan_count
     remaining = applied
     rows = []
     for line in lines:
-        amount = min(line.amount * multiplier, remaining)
+        amount = min(line.amount * (periods if line.per_period else 1), remaining)
         remaining -= amount
         rows.append(
             BookingDiscount(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +16,7 @@ from bookings.models import Booking
 from businesses.forms import add_errors
 from businesses.models import AuditLog
 from referrals.panels import client_referral_panel
-from referrals.services import referral_link_by_staff
+from referrals.services import client_save_with_referrer, referral_link_by_staff
 from referrals_saas.tenancy import business_view
 
 from . import privacy
@@ -26,7 +25,7 @@ from .identity import display_phone
 from .models import Client, ClientTag
 from .params import parse_id
 from .selectors import client_search
-from .services import client_create, client_merge, client_set_referrer, client_update
+from .services import client_merge
 
 SECTION = {"active_section": "clients"}
 PICKER_RESULTS = 8
@@ -71,11 +70,11 @@ def new(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                client = client_create(
+                client = client_save_with_referrer(
                     business=request.business,
                     data=form.client_data(),
+                    referrer=form.cleaned_data["referred_by"],
                     actor=request.user,
-                    referred_by=form.cleaned_data["referred_by"],
                 )
             except ValidationError as error:
                 add_errors(form, error)
@@ -95,17 +94,14 @@ def edit(request, client_id: int):
     form = ClientForm(request.POST or None, business=request.business, client=client)
     if request.method == "POST":
         if form.is_valid():
-            referrer = form.cleaned_data["referred_by"]
             try:
-                # One transaction: a refused referrer leaves the rest of the edit unsaved too.
-                with transaction.atomic():
-                    client = client_update(
-                        business=request.business, client=client, data=form.client_data(), actor=request.user
-                    )
-                    if client.referred_by_id != (referrer.pk if referrer else None):
-                        client_set_referrer(
-                            business=request.business, client=client, referrer=referrer, actor=request.user
-                        )
+                client = client_save_with_referrer(
+                    business=request.business,
+                    client=client,
+                    data=form.client_data(),
+                    referrer=form.cleaned_data["referred_by"],
+                    actor=request.user,
+                )
             except ValidationError as error:
                 add_errors(form, error)
             else:

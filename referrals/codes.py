@@ -7,9 +7,12 @@ matches; 8 characters from 31 give ~8.5e11 codes per business, far beyond guessi
 from __future__ import annotations
 
 import secrets
+import time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.signing import BadSignature, Signer
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -88,3 +91,22 @@ def code_resolve(*, business: Business, raw: str) -> ReferralCode | None:
 def link_for(code: ReferralCode | str) -> str:
     """The absolute link a client shares: /r/<code>, on the site's own address."""
     return settings.SITE_URL + reverse("referral_click", args=[str(code)])
+
+
+_CLICK_SIGNER = Signer(salt="referrals.click-time")
+
+
+def click_token(raw_code: str, now: float | None = None) -> str:
+    """The click's time, signed with the code it belongs to: `ref_t` on the redirect from /r/<code>."""
+    return _CLICK_SIGNER.sign(f"{normalise(raw_code)}.{int(now if now is not None else time.time())}")
+
+
+def click_time_from(raw_code: str, token: str) -> datetime | None:
+    """When the link with `raw_code` was clicked, if `token` is a genuine `click_token` for that code; else None
+    (a typed code, a forged or altered token, or one made for another code)."""
+    try:
+        code, _, stamp = _CLICK_SIGNER.unsign(token or "").rpartition(".")
+        clicked = datetime.fromtimestamp(int(stamp), tz=UTC)
+    except (BadSignature, ValueError, OverflowError, OSError):
+        return None
+    return clicked if code == normalise(raw_code) else None

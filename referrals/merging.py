@@ -20,7 +20,7 @@ def merge_tallies(*, business, keep, merge) -> None:
     if merged is None:
         return
     kept, _ = ReferrerTally.objects.get_or_create(business=business, client=keep)
-    ReferrerTally.objects.filter(pk=kept.pk).update(
+    ReferrerTally.objects.filter(business=business, pk=kept.pk).update(
         successful_referrals=F("successful_referrals") + merged.successful_referrals,
         rewards_earned=F("rewards_earned") + merged.rewards_earned,
     )
@@ -33,7 +33,10 @@ def merge_referrals(*, business, keep, merge) -> None:
     if Referral.objects.filter(Q(business=business) & between).exists():
         raise ValidationError("One of these clients referred the other; they cannot be merged into one client.")
     if Referral.objects.filter(business=business, referee=keep, status__in=LIVE_STATUSES).exists():
-        Referral.objects.filter(business=business, referee=merge, status__in=LIVE_STATUSES).update(
+        # Only referrals that earned nothing yet are closed; two confirmed ones stop the merge (see client_merge).
+        Referral.objects.filter(
+            business=business, referee=merge, status__in=(ReferralStatus.PENDING, ReferralStatus.FLAGGED)
+        ).update(
             status=ReferralStatus.CANCELLED,
             reason="Closed when this client was merged into a client who already had a referral.",
             closed_at=timezone.now(),

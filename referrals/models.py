@@ -231,7 +231,14 @@ class Referral(models.Model):
     reason = models.CharField(max_length=300, blank=True, help_text="Why it is not eligible, rejected or cancelled.")
     clicked_at = models.DateTimeField(null=True, blank=True)
     rule = models.ForeignKey(ReferralRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    referee_discount = models.BigIntegerField(default=0, help_text="Given to the new client, in minor units.")
+    referee_discount = models.BigIntegerField(
+        default=0, help_text="Given to the new client, in minor units (per period on a membership or per session)."
+    )
+    # The referrer's reward as the rule stood when the friend booked: later edits of the rule do not change it.
+    reward_kind = models.CharField(max_length=16, blank=True)
+    reward_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    reward_fast_days = models.PositiveIntegerField(null=True, blank=True)
+    reward_slow_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # Set when the booking reached the reward moment while the referral waited for review.
     reward_due = models.BooleanField(default=False)
     auto_approve_at = models.DateTimeField(null=True, blank=True)

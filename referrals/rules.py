@@ -56,6 +56,7 @@ class Refusal(StrEnum):
 
     PROGRAM_OFF = "The referral program is not running at the moment."
     NOT_NEW = "Referral discounts are for new clients, and this client has booked before."
+    ALREADY_REFERRED = "This client already came through a referral; a friend can be referred only once."
     SELF_REFERRAL = "A client cannot refer themselves."
     SAME_PHONE_OR_EMAIL = "The referrer and the new client share an e-mail address or phone number."
     EXPIRED = "The referral link was used too long ago; it is only valid for a limited time after the click."
@@ -76,6 +77,7 @@ class EligibilityFacts:
     program_enabled: bool
     referee_is_new: bool
     same_client: bool
+    already_referred: bool
     shares_email_or_phone: bool
     days_since_click: int | None  # None when the code was typed, not clicked
     attribution_window_days: int
@@ -90,6 +92,8 @@ def refusal(facts: EligibilityFacts) -> Refusal | None:
         return Refusal.SAME_PHONE_OR_EMAIL
     if not facts.program_enabled:
         return Refusal.PROGRAM_OFF
+    if facts.already_referred:
+        return Refusal.ALREADY_REFERRED
     if not facts.referee_is_new:
         return Refusal.NOT_NEW
     if facts.days_since_click is not None and facts.days_since_click > facts.attribution_window_days:

@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -27,8 +27,8 @@ from businesses.models import Business, Service
 from businesses.money import format_money
 from businesses.services import audit_record
 from clients.models import Client
-from clients.services import ClientData, client_create, client_set_referrer
-from rewards.models import CouponKind
+from clients.services import ClientData, client_create, client_set_referrer, client_update
+from rewards.models import CouponKind, RewardStatus
 from rewards.services import CouponSpec, coupon_discount_line, coupon_lock_for_use, coupon_redeem, reward_issue_coupon
 from rewards.services import reward_revoke as reward_revoke_coupon
 
@@ -110,6 +110,7 @@ class ReferralClaim:
     clicked_at: datetime | None = None
     referrer: Client | None = None
     fingerprint: Fingerprint | None = None
+    staff_referral_id: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -161,7 +162,8 @@ def referral_quote(
         if code is None:
             return Quote(None, None, rules.Refusal.UNKNOWN_CODE, None, 0, "")
         referrer, code_id = code.client, code.pk
-    if referrer.business_id != business.id:
+    # A test drive's clients never refer real clients, and real clients never refer test ones.
+    if referrer.business_id != business.id or referrer.is_test != test_drive:
         return Quote(None, None, rules.Refusal.UNKNOWN_CODE, None, 0, "")
     email = referee.email_canonical if referee else email_canonical
     phone = referee.phone if referee else phone
@@ -170,12 +172,14 @@ def referral_quote(
     program = program_get(business=business)
     program_rules = rules_for(business)
     rule = rules.match_rule(program_rules, service.pk)
-    days_since_click = (now - claim.clicked_at).days if claim.clicked_at else None
+    # A click time from the future is a forged or skewed one: it counts as a click made now.
+    days_since_click = max((now - claim.clicked_at).days, 0) if claim.clicked_at else None
     refusal = rules.refusal(
         rules.EligibilityFacts(
             program_enabled=(program.enabled or test_drive) and bool(program_rules),
             referee_is_new=referee is None or is_new_client(business=business, client=referee),
             same_client=referee is not None and referee.pk == referrer.pk,
+            already_referred=referee is not None and _already_referred(business, referee, claim),
             shares_email_or_phone=bool(
                 (email and email == referrer.email_canonical) or (phone and phone == referrer.phone)
             ),
@@ -186,9 +190,23 @@ def referral_quote(
     )
     if refusal is not None:
         return Quote(referrer, code_id, refusal, rule, 0, "")
+    if claim.source == ReferralSource.NAMED:
+        # Anyone can type a common first name: the pair is checked by staff before anything is given.
+        return Quote(referrer, code_id, None, rule, 0, f"Referred by {referrer.first_name} (to be confirmed)")
     discount = rules.referee_discount(rule, program_facts(program), service.price)
     label = _discount_label(referrer, rule, business.currency) if discount else f"Referred by {referrer.first_name}"
     return Quote(referrer, code_id, None, rule, discount, label)
+
+
+def _already_referred(business: Business, referee: Client, claim: ReferralClaim) -> bool:
+    """The client already has a live referral (another than the staff link this booking picks up), or one that
+    was confirmed once: a friend is referred, and rewarded for, only once."""
+    earlier = Referral.objects.filter(business=business, referee=referee).filter(
+        Q(status__in=LIVE_STATUSES) | Q(confirmed_at__isnull=False)
+    )
+    if claim.staff_referral_id:
+        earlier = earlier.exclude(pk=claim.staff_referral_id)
+    return earlier.exists()
 
 
 def _flags_for(business: Business, program: ReferralProgram, referrer: Client, referee: Client, claim) -> list:
@@ -226,6 +244,11 @@ def _combine(referral_line: DiscountLine | None, other_lines: list[DiscountLine]
     return other_lines
 
 
+def _close(referral: Referral, status: str, reason: str) -> None:
+    referral.status, referral.reason, referral.closed_at = status, reason[:300], timezone.now()
+    referral.save(update_fields=["status", "reason", "closed_at"])
+
+
 def _pending_staff_referral(business: Business, client: Client) -> Referral | None:
     """A referral staff linked on the client record before their first booking, waiting for that booking."""
     return (
@@ -257,10 +280,19 @@ def booking_create_with_referral(
     """
     if isinstance(client, ClientData):
         client = client_create(business=business, data=client, actor=actor)
+    # Lock order, everywhere: the referee's client row, their referrals, the referrer's client row, the tally,
+    # rewards, coupons. Locking the referee first makes two bookings of one new client decide one after the other.
+    client = Client.objects.select_for_update().get(business=business, pk=client.pk)
     claim = claim or ReferralClaim()
-    staff_referral = _pending_staff_referral(business, client) if claim.is_empty else None
-    if staff_referral is not None:
-        claim = ReferralClaim(referrer=staff_referral.referrer, source=staff_referral.source)
+    staff_referral = _pending_staff_referral(business, client)
+    if staff_referral is not None and claim.is_empty:
+        claim = ReferralClaim(
+            referrer=staff_referral.referrer, source=staff_referral.source, staff_referral_id=staff_referral.pk
+        )
+    elif staff_referral is not None:
+        # A code or a name given at booking replaces what staff noted before; nothing is referred twice.
+        _close(staff_referral, ReferralStatus.CANCELLED, "Replaced by the referral given at booking.")
+        staff_referral = None
     program = program_get(business=business)
     quote = (
         None
@@ -317,6 +349,11 @@ def _record_referral(business, program, booking, quote, claim, applied, staff_re
     referral.clicked_at = claim.clicked_at
     referral.rule_id = quote.rule.id if quote.rule else None
     referral.referee_discount = applied
+    if quote.rule is not None:
+        referral.reward_kind = quote.rule.reward_kind
+        referral.reward_value = quote.rule.reward_value
+        referral.reward_fast_days = quote.rule.fast_days
+        referral.reward_slow_value = quote.rule.slow_reward_value
     flags = []
     if quote.refusal:
         referral.status, referral.reason = ReferralStatus.INELIGIBLE, str(quote.refusal)
@@ -325,14 +362,8 @@ def _record_referral(business, program, booking, quote, claim, applied, staff_re
         referral.status = ReferralStatus.FLAGGED if flags else ReferralStatus.PENDING
         if flags and program.flag_auto_approve_days:
             referral.auto_approve_at = timezone.now() + timedelta(days=program.flag_auto_approve_days)
-    try:
-        with transaction.atomic():
-            referral.save()
-    except IntegrityError:
-        # The referee already has a live referral (two bookings at once): this one is recorded as not eligible.
-        referral.pk = None
-        referral.status, referral.reason = ReferralStatus.INELIGIBLE, "This client already has a referral."
-        referral.save()
+    # The referee's row is locked and live referrals were checked under it, so this insert cannot collide.
+    referral.save()
     ReferralFlag.objects.bulk_create(
         ReferralFlag(business=business, referral=referral, signal=signal, detail=detail[:200])
         for signal, detail in flags
@@ -357,6 +388,8 @@ def _record_referral(business, program, booking, quote, claim, applied, staff_re
 
 
 def _tally(business: Business, client: Client, **changes) -> None:
+    """Move a referrer's figures. Takes the referrer's row lock first (a no-op if held), keeping the lock order."""
+    Client.objects.select_for_update().filter(business=business, pk=client.pk).first()
     ReferrerTally.objects.get_or_create(business=business, client=client)
     updates = {name: F(name) + delta for name, delta in changes.items() if name != "last_referral_at"}
     if "last_referral_at" in changes:
@@ -375,6 +408,8 @@ def referral_link_by_staff(
         raise ValidationError({"referrer": "That client belongs to another business."})
     if referrer is not None and referrer.pk == referee.pk:
         raise ValidationError({"referrer": "A client cannot refer themselves."})
+    # The referee's row first (see booking_create_with_referral): two staff saving at once decide in turn.
+    referee = Client.objects.select_for_update().get(business=business, pk=referee.pk)
     live = Referral.objects.select_for_update().filter(business=business, referee=referee, status__in=LIVE_STATUSES)
     for existing in live:
         if existing.referrer_id == getattr(referrer, "pk", None):
@@ -383,9 +418,7 @@ def referral_link_by_staff(
             raise ValidationError(
                 {"referrer": "This client's booking already carries a referral; reject or cancel it first."}
             )
-        existing.status, existing.reason = ReferralStatus.CANCELLED, "Replaced by staff before the first booking."
-        existing.closed_at = timezone.now()
-        existing.save(update_fields=["status", "reason", "closed_at"])
+        _close(existing, ReferralStatus.CANCELLED, "Replaced by staff before the first booking.")
     client_set_referrer(business=business, client=referee, referrer=referrer, actor=actor)
     if referrer is None:
         return None
@@ -403,6 +436,22 @@ def referral_link_by_staff(
         _tally(business, referrer, last_referral_at=referral.created_at)
     event_record(business=business, kind="referral.created", subject=referral, actor=actor, status=referral.status)
     return referral
+
+
+@transaction.atomic
+def client_save_with_referrer(
+    *, business: Business, data: ClientData, referrer: Client | None, client: Client | None = None, actor=None
+) -> Client:
+    """Create (or update) a client from the client form, and record the referrer it names as a referral, so the
+    first booking gets its discount. One transaction: a refused referrer leaves the rest unsaved too."""
+    if client is None:
+        client = client_create(business=business, data=data, actor=actor)
+    else:
+        client = client_update(business=business, client=client, data=data, actor=actor)
+    if client.referred_by_id != (referrer.pk if referrer else None):
+        referral_link_by_staff(business=business, referee=client, referrer=referrer, actor=actor)
+        client.refresh_from_db()
+    return client
 
 
 # ---------------------------------------------------------------------------------------------------- confirmation
@@ -459,14 +508,26 @@ def _confirm(business: Business, program: ReferralProgram, referral: Referral, a
     )
 
 
-def _issue_reward(business, program, referral, referrer, actor):
-    if not program.rewards_referrer:
+def _snapshot_rule(referral: Referral) -> rules.RuleFacts | None:
+    """The referrer's reward as the rule stood when the friend booked (later rule edits do not change it)."""
+    if not referral.reward_kind:
         return None
-    program_rules = rules_for(business)
-    rule = next((r for r in program_rules if r.id == referral.rule_id), None)
-    if rule is None and referral.booking_id:
-        rule = rules.match_rule(program_rules, Booking.objects.get(pk=referral.booking_id).service_id)
-    if rule is None:
+    return rules.RuleFacts(
+        id=referral.rule_id or 0,
+        position=0,
+        service_ids=frozenset(),
+        referee_kind=rules.AmountKind.NONE,
+        referee_value=Decimal(0),
+        reward_kind=referral.reward_kind,
+        reward_value=referral.reward_value,
+        fast_days=referral.reward_fast_days,
+        slow_reward_value=referral.reward_slow_value,
+    )
+
+
+def _issue_reward(business, program, referral, referrer, actor):
+    rule = _snapshot_rule(referral)
+    if not program.rewards_referrer or rule is None:
         return None
     tally = ReferrerTally.objects.get(business=business, client=referrer)
     clicked = referral.clicked_at
@@ -474,7 +535,8 @@ def _issue_reward(business, program, referral, referrer, actor):
         rule,
         program_facts(program),
         rewards_so_far=tally.rewards_earned,
-        days_since_click=(referral.confirmed_at - clicked).days if clicked else None,
+        # Speed is the time from the click to the booking (when the referral was made), not to the confirmation.
+        days_since_click=max((referral.created_at - clicked).days, 0) if clicked else None,
     )
     if spec is None:
         return None
@@ -570,25 +632,22 @@ def referrals_auto_approve_due(*, business: Business, now: datetime | None = Non
 
 @transaction.atomic
 def referral_cancel_for_booking(*, business: Business, booking: Booking, reason: str, actor=None) -> Referral | None:
-    """The referred booking was cancelled, marked a no-show or refunded. Before the reward: the referral is
+    """The referred booking was cancelled or marked a no-show. Before the reward: the referral is
     cancelled and nobody is rewarded. After it: an unused reward is revoked; a used one is kept and reported."""
     referral = Referral.objects.select_for_update().filter(business=business, booking=booking).first()
     if referral is None or referral.status not in LIVE_STATUSES:
         return referral
-    was_confirmed = referral.status == ReferralStatus.CONFIRMED
     note = reason
-    if was_confirmed:
-        Client.objects.select_for_update().filter(business=business, pk=referral.referrer_id).first()
+    if referral.status == ReferralStatus.CONFIRMED:
         _tally(business, referral.referrer, successful_referrals=-1)
-        for reward in referral.rewards.filter(business=business):
+        for reward in referral.rewards.filter(business=business, status=RewardStatus.ISSUED):
             if reward_revoke_coupon(business=business, reward=reward, reason=reason, actor=actor):
                 _tally(business, referral.referrer, rewards_earned=-1)
                 note = f"{reason} The unused reward was revoked."
             else:
                 note = f"{reason} The reward had already been used and was kept."
                 audit_record(business=business, actor=actor, action="reward.kept", subject=reward, reason=reason)
-    referral.status, referral.reason, referral.closed_at = ReferralStatus.CANCELLED, note[:300], timezone.now()
-    referral.save(update_fields=["status", "reason", "closed_at"])
+    _close(referral, ReferralStatus.CANCELLED, note)
     event_record(business=business, kind="referral.cancelled", subject=referral, actor=actor, reason=referral.reason)
     return referral
 

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from bookings.models import Booking, BookingDiscount, Payment
-from bookings.services import booking_confirm
+from bookings.models import Booking, BookingDiscount, Payment, PaymentMethod
+from bookings.services import booking_complete, booking_confirm, payment_record
 from businesses.models import Business, DomainEvent, Service
 from clients.models import Client
 from clients.services import ClientData, client_create
@@ -25,7 +25,16 @@ from rewards.models import Coupon, Reward
 from rewards.services import coupon_label
 
 from .codes import code_for_client, link_for
-from .models import ClientSighting, Referral, ReferralCode, ReferralRule, ReferralSource, ReferrerTally
+from .models import (
+    ClientSighting,
+    Referral,
+    ReferralCode,
+    ReferralRule,
+    ReferralSource,
+    ReferrerTally,
+    RewardMoment,
+)
+from .program import program_get
 from .services import ReferralClaim, booking_create_with_referral
 
 TEST_DOMAIN = "test-drive.invalid"
@@ -42,6 +51,10 @@ class TestDrive:
     reward: Reward | None
     link: str
     thank_you: str
+
+    @property
+    def reward_value(self) -> str:
+        return coupon_label(self.reward.coupon) if self.reward and self.reward.coupon else ""
 
 
 def _test_client(business: Business, first_name: str, actor) -> Client:
@@ -78,6 +91,12 @@ def program_test_drive(*, business: Business, actor=None) -> TestDrive:
     )
     Booking.objects.filter(business=business, pk=booking.pk).update(is_test=True)
     booking = booking_confirm(business=business, booking=booking, actor=actor)
+    # Walk on to the moment the program rewards at, so the drive always ends with the referrer's reward.
+    moment = program_get(business=business).reward_moment
+    if moment == RewardMoment.COMPLETED:
+        booking = booking_complete(business=business, booking=booking, actor=actor)
+    elif moment == RewardMoment.PAID:
+        payment_record(business=business, payment=booking.payments.first(), method=PaymentMethod.OTHER, actor=actor)
     referral = Referral.objects.get(business=business, booking=booking)
     reward = Reward.objects.filter(business=business, referral=referral).select_related("coupon").first()
     return TestDrive(

@@ -104,7 +104,7 @@ def reward_revoke(*, business: Business, reward: Reward, reason: str, actor=None
     """
     reward = Reward.objects.select_for_update().get(business=business, pk=reward.pk)
     if reward.status == RewardStatus.REVOKED:
-        return True
+        raise ValidationError("This reward was already revoked.")
     coupon = Coupon.objects.select_for_update().filter(business=business, pk=reward.coupon_id).first()
     if coupon is not None and coupon.status == CouponStatus.REDEEMED:
         event_record(business=business, kind="reward.kept", subject=reward, actor=actor, reason=reason)
@@ -123,7 +123,8 @@ def coupon_find(*, business: Business, code: str) -> Coupon | None:
     cleaned = (code or "").strip().upper()
     if not cleaned:
         return None
-    return Coupon.objects.select_related("client").filter(business=business, code=cleaned).first()
+    # iexact compares UPPER(code), which the unique index (business, UPPER(code)) serves.
+    return Coupon.objects.select_related("client").filter(business=business, code__iexact=cleaned).first()
 
 
 def coupon_problem(coupon: Coupon | None, *, client: Client, now=None) -> str | None:
@@ -151,6 +152,7 @@ def coupon_discount_line(coupon: Coupon, price: int) -> DiscountLine:
         source_type="rewards.Coupon",
         source_id=coupon.pk,
         code=coupon.code,
+        per_period=False,
     )
 
 

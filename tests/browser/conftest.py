@@ -161,3 +161,85 @@ def site_url(settings, live_server):
     """E-mailed links are built from SITE_URL; point them at the live server."""
     settings.SITE_URL = live_server.url
     return live_server.url
+
+
+@pytest.fixture
+def log_in_as(live_server) -> Callable:
+    """`log_in_as(context, user)` signs `user` in by handing the browser a session cookie: no login page to drive.
+
+    Tests about the login itself use the login page; the others start signed in, which keeps them fast.
+    """
+    from django.conf import settings
+    from django.test import Client
+
+    def sign_in(context, user) -> None:
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+
+    return sign_in
+
+
+class ConsoleWatch:
+    """The console errors of the watched browser contexts; `allow(pattern)` accepts one the test provokes on purpose
+    (say, the browser's own "Failed to load resource" line for a 409 that htmx shows as an inline message)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allowed: list[re.Pattern] = []
+
+    def watch(self, context) -> None:
+        context.on("console", self._record)
+
+    def _record(self, message) -> None:
+        if message.type == "error":
+            location = message.location.get("url", "") if message.location else ""
+            self.errors.append(f"{message.text} ({location})" if location else message.text)
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    @property
+    def unexpected(self) -> list[str]:
+        return [error for error in self.errors if not any(p.search(error) for p in self.allowed)]
+
+    def assert_clean(self) -> None:
+        assert not self.unexpected, f"console errors in the pages: {self.unexpected}"
+
+
+@pytest.fixture
+def console(request) -> Iterator[ConsoleWatch]:
+    """`console.watch(context)`; at the end of a test that passed, no console error may be left unexplained."""
+    watch = ConsoleWatch()
+    yield watch
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.passed:
+        watch.assert_clean()
+
+
+@pytest.fixture
+def signed_in(new_context, log_in_as, console) -> Callable:
+    """`signed_in(user)`: a page in a fresh browser context of its own, signed in as `user`, its console watched."""
+
+    def open_page(user, **context_options):
+        context = new_context(**context_options)
+        console.watch(context)
+        log_in_as(context, user)
+        return context.new_page()
+
+    return open_page
+
+
+def mark_page(page) -> None:
+    """Leave a marker in the page's JavaScript state: it survives htmx swaps and is gone after a page load."""
+    page.evaluate("window.__notReloaded = true")
+
+
+def assert_not_reloaded(page) -> None:
+    assert page.evaluate("window.__notReloaded === true"), "the page was reloaded: the swap was not done by htmx"
+
+
+def scroll_to(locator, block: str = "start") -> None:
+    """Scroll so a screenshot frames `locator` (`block` as in Element.scrollIntoView: start, center, end, nearest)."""
+    locator.evaluate("(element, block) => element.scrollIntoView({block})", block)

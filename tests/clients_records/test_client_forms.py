@@ -123,6 +123,10 @@ def test_referrer_linked_on_create_shows_both_ways_with_counts(owner_client, bus
     assert referee.referred_by_id == referrer.pk
     referrer.refresh_from_db()
     assert referrer.referred_clients_count == 1
+    # Recorded as a referral too, waiting for the new client's first booking to give its discount.
+    from referrals.models import Referral, ReferralStatus
+
+    assert Referral.objects.get(referee=referee).status == ReferralStatus.PENDING
     page = owner_client.get(url("detail", referee.pk)).content.decode()
     assert f'<a href="{url("detail", referrer.pk)}">Rita Ref</a>' in page
     page = owner_client.get(url("detail", referrer.pk)).content.decode()

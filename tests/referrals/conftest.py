@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -36,6 +37,11 @@ def make_program(business, services, *, enabled=True, referee_percent="15", rewa
     )
     rule.services.set(services)
     return program
+
+
+def landing(response) -> str:
+    """Where the redirect goes, without the signed click time (tests/referrals/test_click_time.py checks it)."""
+    return re.sub(r"&ref_t=[^&#]*", "", response["Location"])
 
 
 def soon(days=3):

@@ -23,7 +23,7 @@ from referrals.models import ClickCount, ReferralCode, ReferralProgram
 from referrals.tasks import clicks_flush as clicks_flush_task
 
 from ..factories import BusinessFactory
-from .conftest import make_client
+from .conftest import landing, make_client
 
 REDIS_TEST_DB = 15
 
@@ -104,7 +104,7 @@ def test_ref_is_added_to_the_booking_page_keeping_its_query(url, expected):
 def test_a_click_redirects_to_the_hosted_booking_page_with_the_code(client, business, anna_code):
     response = client.get(f"/r/{anna_code.code}")
     assert response.status_code == 302
-    assert response["Location"] == f"/w/{business.slug}/?ref={anna_code.code}"
+    assert landing(response) == f"/w/{business.slug}/?ref={anna_code.code}"
     assert response["Cache-Control"] == "no-store"
     assert link_for(anna_code).endswith(f"/r/{anna_code.code}")
 
@@ -114,7 +114,7 @@ def test_the_code_in_the_link_is_case_insensitive_and_forgives_dashes(client, bu
     for url in (f"/r/{typed}", f"/r/{typed}/"):
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"] == f"/w/{business.slug}/?ref={anna_code.code}"
+        assert landing(response) == f"/w/{business.slug}/?ref={anna_code.code}"
 
 
 def test_a_custom_booking_page_keeps_its_own_query_string(client, business, anna_code):
@@ -122,7 +122,7 @@ def test_a_custom_booking_page_keeps_its_own_query_string(client, business, anna
         business=business, defaults={"booking_url": "https://serenity.example/book?lang=en&utm_source=friends"}
     )
     response = client.get(f"/r/{anna_code.code}")
-    assert response["Location"] == f"https://serenity.example/book?lang=en&utm_source=friends&ref={anna_code.code}"
+    assert landing(response) == f"https://serenity.example/book?lang=en&utm_source=friends&ref={anna_code.code}"
 
 
 def test_a_click_sets_no_cookie_and_never_opens_the_session(client, owner, anna_code):
@@ -144,22 +144,22 @@ def test_a_warm_click_makes_no_database_query(client, anna_code, django_assert_n
 
 
 def test_an_unknown_code_goes_to_the_home_page_and_is_cached_briefly(client, db, django_assert_num_queries):
-    assert client.get("/r/NOSUCHCODE")["Location"] == "/"
+    assert landing(client.get("/r/NOSUCHCODE")) == "/"
     with django_assert_num_queries(0):
-        assert client.get("/r/nosuchcode")["Location"] == "/"
-        assert client.get("/r/---")["Location"] == "/"
+        assert landing(client.get("/r/nosuchcode")) == "/"
+        assert landing(client.get("/r/---")) == "/"
 
 
 def test_a_retired_code_goes_to_the_booking_page_without_a_referral(client, business, anna, anna_code):
     retire(business, anna_code)
     response = client.get(f"/r/{anna_code.code}")
     assert response.status_code == 302
-    assert response["Location"] == f"/w/{business.slug}/"
+    assert landing(response) == f"/w/{business.slug}/"
 
 
 def test_an_erased_clients_code_no_longer_refers(client, business, owner, anna, anna_code):
     client_erase(business=business, client=anna, actor=owner)
-    assert client.get(f"/r/{anna_code.code}")["Location"] == f"/w/{business.slug}/"
+    assert landing(client.get(f"/r/{anna_code.code}")) == f"/w/{business.slug}/"
 
 
 def test_only_get_and_head_are_answered_and_only_get_counts(client, business, anna_code):
@@ -175,12 +175,12 @@ def test_only_get_and_head_are_answered_and_only_get_counts(client, business, an
 def test_forgetting_a_retired_code_stops_it_at_once(
     client, business, anna, anna_code, django_capture_on_commit_callbacks
 ):
-    assert "ref=" in client.get(f"/r/{anna_code.code}")["Location"]
+    assert "ref=" in landing(client.get(f"/r/{anna_code.code}"))
     retire(business, anna_code)
-    assert "ref=" in client.get(f"/r/{anna_code.code}")["Location"], "still cached until forgotten"
+    assert "ref=" in landing(client.get(f"/r/{anna_code.code}")), "still cached until forgotten"
     with django_capture_on_commit_callbacks(execute=True):
         clicks.forget_code(anna_code)
-    assert client.get(f"/r/{anna_code.code}")["Location"] == f"/w/{business.slug}/"
+    assert landing(client.get(f"/r/{anna_code.code}")) == f"/w/{business.slug}/"
 
 
 def test_forgetting_a_business_applies_a_new_booking_page(
@@ -190,7 +190,7 @@ def test_forgetting_a_business_applies_a_new_booking_page(
     ReferralProgram.objects.update_or_create(business=business, defaults={"booking_url": "https://new.example/"})
     with django_capture_on_commit_callbacks(execute=True):
         clicks.forget_business(business)
-    assert client.get(f"/r/{anna_code.code}")["Location"] == f"https://new.example/?ref={anna_code.code}"
+    assert landing(client.get(f"/r/{anna_code.code}")) == f"https://new.example/?ref={anna_code.code}"
 
 
 def test_forgetting_waits_for_the_commit(client, business, anna_code, django_capture_on_commit_callbacks):
@@ -202,12 +202,12 @@ def test_forgetting_waits_for_the_commit(client, business, anna_code, django_cap
 
 
 def test_a_new_code_is_found_once_forgotten(client, business, in_scope, django_capture_on_commit_callbacks):
-    assert client.get("/r/ABCDEFGH")["Location"] == "/"
+    assert landing(client.get("/r/ABCDEFGH")) == "/"
     ben = make_client(business, first_name="Ben")
     ReferralCode.objects.create(business=business, client=ben, code="ABCDEFGH")
     with django_capture_on_commit_callbacks(execute=True):
         clicks.forget_code("abcd-efgh")
-    assert client.get("/r/ABCDEFGH")["Location"] == f"/w/{business.slug}/?ref=ABCDEFGH"
+    assert landing(client.get("/r/ABCDEFGH")) == f"/w/{business.slug}/?ref=ABCDEFGH"
 
 
 def test_the_process_cache_answers_without_the_shared_cache_and_is_dropped_when_forgotten(
@@ -217,11 +217,11 @@ def test_the_process_cache_answers_without_the_shared_cache_and_is_dropped_when_
     client.get(f"/r/{anna_code.code}")
     clicks.cache.delete(clicks.CACHE_KEY.format(code=anna_code.code))
     with django_assert_num_queries(0):
-        assert client.get(f"/r/{anna_code.code}")["Location"].endswith(f"?ref={anna_code.code}")
+        assert landing(client.get(f"/r/{anna_code.code}")).endswith(f"?ref={anna_code.code}")
     retire(business, anna_code)
     with django_capture_on_commit_callbacks(execute=True):
         clicks.forget_code(anna_code)
-    assert client.get(f"/r/{anna_code.code}")["Location"] == f"/w/{business.slug}/"
+    assert landing(client.get(f"/r/{anna_code.code}")) == f"/w/{business.slug}/"
 
 
 def test_another_processs_copy_is_stale_for_a_few_seconds_at_most(settings, client, business, anna_code):
@@ -230,9 +230,9 @@ def test_another_processs_copy_is_stale_for_a_few_seconds_at_most(settings, clie
     ReferralProgram.objects.update_or_create(business=business, defaults={"booking_url": "https://new.example/"})
     # What forget_business does as seen from another process: only the shared entry goes.
     clicks.cache.delete(clicks.CACHE_KEY.format(code=anna_code.code))
-    assert client.get(f"/r/{anna_code.code}")["Location"].startswith(f"/w/{business.slug}/")
+    assert landing(client.get(f"/r/{anna_code.code}")).startswith(f"/w/{business.slug}/")
     threading.Event().wait(0.25)
-    assert client.get(f"/r/{anna_code.code}")["Location"] == f"https://new.example/?ref={anna_code.code}"
+    assert landing(client.get(f"/r/{anna_code.code}")) == f"https://new.example/?ref={anna_code.code}"
 
 
 def test_the_process_cache_stays_bounded(settings, db, monkeypatch):
@@ -251,7 +251,7 @@ def test_a_broken_cache_falls_back_to_the_database(client, business, anna_code, 
         set = get
 
     monkeypatch.setattr(clicks, "cache", BrokenCache())
-    assert client.get(f"/r/{anna_code.code}")["Location"] == f"/w/{business.slug}/?ref={anna_code.code}"
+    assert landing(client.get(f"/r/{anna_code.code}")) == f"/w/{business.slug}/?ref={anna_code.code}"
 
 
 # --------------------------------------------------------------------------------------------- counting and flushing

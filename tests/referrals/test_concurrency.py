@@ -97,3 +97,52 @@ def test_one_coupon_redeemed_twice_at_once_is_accepted_once(business):
     with scope(business=business):
         coupon.refresh_from_db()
         assert coupon.status == CouponStatus.REDEEMED and coupon.redeemed_booking_id == bookings[0].pk
+
+
+def test_staff_saving_the_same_referrer_twice_at_once_make_one_referral(business, owner):
+    from referrals.services import referral_link_by_staff
+
+    with scope(business=business):
+        make_program(business, [make_service(business)])
+        anna = make_client(business, email="anna@gmail.com")
+        bob = make_client(business, "Bob", email="bob@outlook.com")
+
+    def link(_):
+        with scope(business=business):
+            return referral_link_by_staff(business=business, referee=bob, referrer=anna, actor=owner).pk
+
+    results, errors = run_at_once(link, threads=8)
+    assert errors == []
+    assert len(set(results)) == 1
+    with scope(business=business):
+        assert Referral.objects.filter(referee=bob).count() == 1
+
+
+def test_confirmations_and_bookings_of_one_referrer_at_once_neither_deadlock_nor_double(business):
+    """Friends already linked by staff book confirmed (tally, then reward) while other friends are confirmed:
+    every path takes the referrer's row before the tally, so nothing waits in a circle."""
+    from referrals.services import referral_link_by_staff
+
+    with scope(business=business):
+        massage = make_service(business)
+        make_program(business, [massage], burst_limit=100)
+        anna = make_client(business, email="anna@gmail.com")
+        pending = [referred_booking(business, anna, massage, f"Waiting{i}") for i in range(6)]
+        linked = [make_client(business, f"Linked{i}", email=f"linked{i}@outlook.com") for i in range(6)]
+        for friend in linked:
+            referral_link_by_staff(business=business, referee=friend, referrer=anna)
+
+    def act(i):
+        with scope(business=business):
+            if i % 2:
+                booking_confirm(business=business, booking=pending[i // 2])
+            else:
+                booking_create_with_referral(
+                    business=business, client=linked[i // 2], service=massage, starts_at=soon(), status="confirmed"
+                )
+
+    _, errors = run_at_once(act, threads=12)
+    assert errors == []
+    with scope(business=business):
+        assert Reward.objects.filter(client=anna).count() == 12
+        assert ReferrerTally.objects.get(client=anna).successful_referrals == 12

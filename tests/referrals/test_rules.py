@@ -114,6 +114,7 @@ def facts(**changes):
         program_enabled=True,
         referee_is_new=True,
         same_client=False,
+        already_referred=False,
         shares_email_or_phone=False,
         days_since_click=3,
         attribution_window_days=30,
@@ -132,6 +133,7 @@ def facts(**changes):
         ({"program_enabled": False}, Refusal.PROGRAM_OFF),
         ({"referee_is_new": False}, Refusal.NOT_NEW),
         ({"same_client": True}, Refusal.SELF_REFERRAL),
+        ({"already_referred": True, "referee_is_new": False}, Refusal.ALREADY_REFERRED),
         ({"shares_email_or_phone": True}, Refusal.SAME_PHONE_OR_EMAIL),
         ({"rule_matched": False}, Refusal.NO_RULE),
         # Several reasons: the plainest comes first.
