@@ -14,6 +14,7 @@ from referrals import codes
 from referrals.codes import code_for_client, code_regenerate, code_resolve, code_retire, link_for, normalise
 from referrals.models import ReferralCode
 
+from ..threads import run_at_once
 from .conftest import landing, make_client
 from .test_clicks import click_counters  # noqa: F401 (a fixture, used below)
 
@@ -109,28 +110,8 @@ def test_an_erased_clients_code_does_not_resolve(in_scope, owner, anna):
 
 # --------------------------------------------------------------------------------------------- PostgreSQL races
 
+
 THREADS = 10
-
-
-def run_at_once(work) -> list[BaseException]:
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
-
-    def target(index):
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # collected and asserted on by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 @pytest.fixture
@@ -150,7 +131,7 @@ def test_a_client_asked_for_a_code_ten_times_at_once_gets_one(needs_postgres, bu
         with scope(business=business):
             results.append(code_for_client(business=business, client=anna).code)
 
-    assert run_at_once(ask) == []
+    assert run_at_once(ask, threads=THREADS)[1] == []
     assert len(set(results)) == 1
     with scope(business=business):
         assert ReferralCode.objects.filter(business=business, client=anna).count() == 1
@@ -185,7 +166,7 @@ def test_colliding_codes_drawn_at_once_still_give_every_client_their_own(
         with scope(business=owners[index]):
             code_for_client(business=owners[index], client=clients[index])
 
-    assert run_at_once(create) == []
+    assert run_at_once(create, threads=THREADS)[1] == []
     made = []
     for owner in (business, other_business):
         with scope(business=owner):
