@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "referrals-auto-approve-flagged": {"task": "referrals.auto_approve_flagged", "schedule": 900.0},
     # Imports whose task a broker outage or a crash lost are sent again.
     "clients-imports-resume-stale": {"task": "clients.tasks.imports_resume_stale", "schedule": 300.0},
+    # Store credit and points past their expiry leave through "expire" entries.
+    "rewards-expire-due": {"task": "rewards.expire_due", "schedule": 3600.0},
 }
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------------------

@@ -119,3 +119,238 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+# ------------------------------------------------------------------------------------------------ the wallet
+#
+# Store credit and points are append-only ledgers (pretix's gift card): the balance is the sum of the entries.
+# WalletBalance caches both sums per client; it moves in the same transaction as the entry, under its row lock,
+# and a check constraint keeps it from going below zero (saleor's balances). Positive entries are "lots" that
+# carry what is left of them (`remaining`); every debit records which lots it used (StoreCreditUse, PointsUse), so
+# lots leave oldest first by expiry, and a reversal gives back exactly what a debit took.
+
+
+class StoreCreditKind(models.TextChoices):
+    GRANT = "grant", "Granted"
+    APPLY = "apply", "Applied"
+    EXPIRE = "expire", "Expired"
+    ADJUST = "adjust", "Adjusted"
+    REVERSE = "reverse", "Reversed"
+
+
+class StoreCreditEntry(models.Model):
+    """One movement of a client's store credit; `amount` is signed, in minor units of `currency`."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="store_credit_entries")
+    kind = models.CharField(max_length=8, choices=StoreCreditKind.choices)
+    amount = models.BigIntegerField(help_text="Signed, in minor units: positive adds credit, negative takes it.")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200, blank=True)
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    referral = models.ForeignKey(
+        "referrals.Referral", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    remaining = models.BigIntegerField(default=0, help_text="For a positive entry: what is left of it to use.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="store_credit_amount_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(kind="grant", amount__gt=0)
+                | models.Q(kind__in=["apply", "expire"], amount__lt=0)
+                | models.Q(kind__in=["adjust", "reverse"]),
+                name="store_credit_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, remaining__gte=0, remaining__lte=models.F("amount"))
+                | models.Q(amount__lt=0, remaining=0),
+                name="store_credit_remaining_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="reverse", reverses__isnull=False) | ~models.Q(kind="reverse"),
+                name="store_credit_reverse_has_target",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "client", "created_at"], name="store_credit_business_client"),
+            models.Index(
+                fields=["business", "expires_at"],
+                condition=models.Q(remaining__gt=0, expires_at__isnull=False),
+                name="store_credit_business_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class StoreCreditUse(models.Model):
+    """How much of a lot (a positive entry) a debit took; what its reversal gives back."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    entry = models.ForeignKey(StoreCreditEntry, on_delete=models.CASCADE, related_name="uses")
+    lot = models.ForeignKey(StoreCreditEntry, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="store_credit_use_positive")]
+        indexes = [models.Index(fields=["business", "entry"], name="store_credit_use_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of lot {self.lot_id}"
+
+
+class PointsKind(models.TextChoices):
+    EARN = "earn", "Earned"
+    REDEEM = "redeem", "Redeemed"
+    EXPIRE = "expire", "Expired"
+    ADJUST = "adjust", "Adjusted"
+    REVERSE = "reverse", "Reversed"
+
+
+class PointsEntry(models.Model):
+    """One movement of a client's loyalty points; `points` is signed."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="points_entries")
+    kind = models.CharField(max_length=8, choices=PointsKind.choices)
+    points = models.BigIntegerField(help_text="Signed: positive adds points, negative takes them.")
+    reason = models.CharField(max_length=200, blank=True)
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The paid payment points were earned on: earning twice on one payment is refused by a unique constraint.
+    payment = models.ForeignKey("bookings.Payment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    referral = models.ForeignKey(
+        "referrals.Referral", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    value = models.BigIntegerField(default=0, help_text="For a redemption: the discount it gave, in minor units.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    remaining = models.BigIntegerField(default=0, help_text="For a positive entry: the points left of it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(points=0), name="points_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(kind="earn", points__gt=0)
+                | models.Q(kind__in=["redeem", "expire"], points__lt=0)
+                | models.Q(kind__in=["adjust", "reverse"]),
+                name="points_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points__gt=0, remaining__gte=0, remaining__lte=models.F("points"))
+                | models.Q(points__lt=0, remaining=0),
+                name="points_remaining_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="reverse", reverses__isnull=False) | ~models.Q(kind="reverse"),
+                name="points_reverse_has_target",
+            ),
+            models.UniqueConstraint(
+                fields=["business", "payment", "client"],
+                condition=models.Q(kind="earn", payment__isnull=False),
+                name="points_earned_once_per_payment",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "client", "created_at"], name="points_business_client"),
+            models.Index(
+                fields=["business", "expires_at"],
+                condition=models.Q(remaining__gt=0, expires_at__isnull=False),
+                name="points_business_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.points}"
+
+
+class PointsUse(models.Model):
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    entry = models.ForeignKey(PointsEntry, on_delete=models.CASCADE, related_name="uses")
+    lot = models.ForeignKey(PointsEntry, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="points_use_positive")]
+        indexes = [models.Index(fields=["business", "entry"], name="points_use_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of lot {self.lot_id}"
+
+
+class WalletBalance(models.Model):
+    """The cached sums of a client's two ledgers. Moved only under its row lock, with the entry that moves it."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="wallet")
+    store_credit = models.BigIntegerField(default=0, help_text="In minor units of the business's currency.")
+    points = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(store_credit__gte=0), name="wallet_store_credit_not_negative"),
+            models.CheckConstraint(condition=models.Q(points__gte=0), name="wallet_points_not_negative"),
+        ]
+        indexes = [models.Index(fields=["business", "client"], name="wallet_business_client")]
+
+    def __str__(self) -> str:
+        return f"Wallet of client {self.client_id}"
+
+
+class PointsProgram(models.Model):
+    """A business's loyalty points: what a client earns per unit spent, what a point is worth, the referrer's share."""
+
+    business = models.OneToOneField(Business, on_delete=models.CASCADE, related_name="points_program")
+    enabled = models.BooleanField(default=False)
+    points_per_unit = models.DecimalField(
+        max_digits=9, decimal_places=4, default=1, help_text="Points a client earns per whole currency unit paid."
+    )
+    point_value = models.PositiveBigIntegerField(default=1, help_text="What one point is worth, in minor units.")
+    referrer_points_per_unit = models.DecimalField(
+        max_digits=9,
+        decimal_places=4,
+        default=0,
+        help_text="Points a referrer earns per whole currency unit paid by a client they referred.",
+    )
+    referrer_months = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Only for this many months after the referral; empty for always."
+    )
+    expiry_days = models.PositiveIntegerField(null=True, blank=True, help_text="Points expire after; empty: never.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points_per_unit__gte=0), name="points_program_rate_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(referrer_points_per_unit__gte=0), name="points_program_referrer_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Points program of {self.business_id}"
