@@ -165,6 +165,7 @@ class RuleForm(forms.Form):
         choices=[
             (RewardKindChoice.COUPON_PERCENT, "A coupon for a percentage off"),
             (RewardKindChoice.COUPON_FIXED, "A coupon for an amount off"),
+            (RewardKindChoice.STORE_CREDIT, "Store credit to spend on any visit"),
             (RewardKindChoice.NONE, "No reward"),
         ],
         widget=forms.RadioSelect,

@@ -91,6 +91,7 @@ class RewardKindChoice(models.TextChoices):
     NONE = "none", "No reward"
     COUPON_PERCENT = "coupon_percent", "Coupon: percent off"
     COUPON_FIXED = "coupon_fixed", "Coupon: amount off"
+    STORE_CREDIT = "store_credit", "Store credit"
 
 
 class ReferralRule(models.Model):

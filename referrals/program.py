@@ -535,10 +535,11 @@ def referrer_benefit(rule: ReferralRule, currency: str) -> str:
         full = format_percent(rule.reward_percent)
         slow = format_percent(rule.slow_reward_percent) if rule.slow_reward_percent is not None else None
         text = f"referrer gets a {full} off coupon"
-    elif rule.reward_kind == RewardKindChoice.COUPON_FIXED:
+    elif rule.reward_kind in (RewardKindChoice.COUPON_FIXED, RewardKindChoice.STORE_CREDIT):
         full = format_amount(rule.reward_amount, currency)
         slow = format_amount(rule.slow_reward_amount, currency) if rule.slow_reward_amount is not None else None
-        text = f"referrer gets a {full} coupon"
+        coupon = rule.reward_kind == RewardKindChoice.COUPON_FIXED
+        text = f"referrer gets a {full} coupon" if coupon else f"referrer gets {full} of store credit"
     else:
         return "no reward for the referrer"
     if rule.fast_days is not None and slow is not None:

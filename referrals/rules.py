@@ -35,7 +35,7 @@ class RuleFacts:
     service_ids: frozenset[int]
     referee_kind: AmountKind
     referee_value: Decimal  # percent, or minor units for a fixed amount
-    reward_kind: str  # "none", "coupon_percent", "coupon_fixed"; the rewards issue adds more kinds
+    reward_kind: str  # "none", "coupon_percent", "coupon_fixed", "store_credit"
     reward_value: Decimal
     # Optional speed bonus: the full reward within `fast_days` of the click, `slow_reward_value` after.
     fast_days: int | None = None

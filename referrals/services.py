@@ -29,7 +29,14 @@ from businesses.services import audit_record
 from clients.models import Client
 from clients.services import ClientData, client_create, client_set_referrer, client_update
 from rewards.models import CouponKind, RewardStatus
-from rewards.services import CouponSpec, coupon_discount_line, coupon_lock_for_use, coupon_redeem, reward_issue_coupon
+from rewards.services import (
+    CouponSpec,
+    coupon_discount_line,
+    coupon_lock_for_use,
+    coupon_redeem,
+    reward_issue_coupon,
+    reward_issue_store_credit,
+)
 from rewards.services import reward_revoke as reward_revoke_coupon
 
 from . import fraud, rules
@@ -63,7 +70,7 @@ def program_facts(program: ReferralProgram) -> rules.ProgramFacts:
 
 def rule_facts(rule: ReferralRule, service_ids: frozenset[int]) -> rules.RuleFacts:
     fixed_referee = rule.referee_kind == rules.AmountKind.FIXED
-    fixed_reward = rule.reward_kind == "coupon_fixed"
+    fixed_reward = rule.reward_kind != "coupon_percent"
     slow = rule.slow_reward_amount if fixed_reward else rule.slow_reward_percent
     return rules.RuleFacts(
         id=rule.pk,
@@ -540,20 +547,16 @@ def _issue_reward(business, program, referral, referrer, actor):
     )
     if spec is None:
         return None
-    coupon = (
-        CouponSpec(CouponKind.PERCENT, percent=min(spec.value, Decimal(100)))
-        if spec.kind == "coupon_percent"
-        else CouponSpec(CouponKind.FIXED, amount=int(spec.value))
-    )
-    reward = reward_issue_coupon(
-        business=business,
-        client=referrer,
-        referral=referral,
-        spec=coupon,
-        valid_days=program.reward_valid_days,
-        actor=actor,
-        is_test=referral.is_test,
-    )
+    issue = dict(business=business, client=referrer, referral=referral, valid_days=program.reward_valid_days)
+    if spec.kind == "store_credit":
+        reward = reward_issue_store_credit(**issue, amount=int(spec.value), actor=actor, is_test=referral.is_test)
+    else:
+        coupon = (
+            CouponSpec(CouponKind.PERCENT, percent=min(spec.value, Decimal(100)))
+            if spec.kind == "coupon_percent"
+            else CouponSpec(CouponKind.FIXED, amount=int(spec.value))
+        )
+        reward = reward_issue_coupon(**issue, spec=coupon, actor=actor, is_test=referral.is_test)
     if reward is not None:
         _tally(business, referrer, rewards_earned=1)
     return reward

@@ -125,6 +125,8 @@ def thank_you_text(*, business: Business, referral: Referral, reward: Reward | N
             "count": count.successful_referrals if count else 1,
             "coupon": coupon,
             "coupon_value": coupon_label(coupon) if coupon else "",
+            "credit": reward.description if reward and reward.store_credit_id else "",
+            "credit_expires": reward.store_credit.expires_at if reward and reward.store_credit_id else None,
         },
     ).strip()
 

@@ -76,6 +76,7 @@ class Coupon(models.Model):
 
 class RewardKind(models.TextChoices):
     COUPON = "coupon", "Coupon"
+    STORE_CREDIT = "store_credit", "Store credit"
 
 
 class RewardStatus(models.TextChoices):
@@ -94,6 +95,9 @@ class Reward(models.Model):
     )
     kind = models.CharField(max_length=16, choices=RewardKind.choices)
     coupon = models.OneToOneField(Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="reward")
+    store_credit = models.OneToOneField(
+        "StoreCreditEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="reward"
+    )
     description = models.CharField(max_length=200)
     status = models.CharField(max_length=8, choices=RewardStatus.choices, default=RewardStatus.ISSUED)
     revoked_at = models.DateTimeField(null=True, blank=True)

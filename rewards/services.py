@@ -18,6 +18,7 @@ from businesses.models import Business
 from businesses.money import format_money, percent_of
 from clients.models import Client
 
+from .ledger import store_credit_grant, store_credit_reverse
 from .models import Coupon, CouponKind, CouponStatus, Reward, RewardKind, RewardStatus
 
 COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -97,16 +98,64 @@ def reward_issue_coupon(
 
 
 @transaction.atomic
-def reward_revoke(*, business: Business, reward: Reward, reason: str, actor=None) -> bool:
-    """Revoke a reward whose coupon is unused; returns False (and keeps it) if the coupon was already redeemed.
+def reward_issue_store_credit(
+    *, business: Business, client: Client, referral, amount: int, valid_days: int, actor=None, is_test=False
+) -> Reward | None:
+    """Grant the referrer store credit for `referral`, expiring after `valid_days`. The reward row is written
+    first, so the one-per-referral constraint refuses a second grant before any credit moves."""
+    try:
+        with transaction.atomic():
+            reward = Reward.objects.create(
+                business=business,
+                client=client,
+                referral=referral,
+                kind=RewardKind.STORE_CREDIT,
+                description=f"{format_money(amount, business.currency)} of store credit",
+                issued_by=actor if getattr(actor, "pk", None) else None,
+                is_test=is_test,
+            )
+    except IntegrityError:
+        return None
+    reward.store_credit = store_credit_grant(
+        business=business,
+        client=client,
+        amount=amount,
+        reason="Referral reward",
+        actor=actor,
+        expires_at=timezone.now() + timedelta(days=valid_days),
+        referral=referral,
+    )
+    reward.save(update_fields=["store_credit"])
+    event_record(
+        business=business,
+        kind="reward.issued",
+        subject=reward,
+        actor=actor,
+        client_id=client.pk,
+        referral_id=getattr(referral, "pk", None),
+        store_credit=amount,
+    )
+    return reward
 
-    Locks the coupon row, so a redemption and a revocation at the same moment cannot both win.
+
+@transaction.atomic
+def reward_revoke(*, business: Business, reward: Reward, reason: str, actor=None) -> bool:
+    """Revoke an unused reward; returns False (and keeps it) if its coupon was redeemed or its credit spent.
+
+    Locks the coupon row, or the wallet row through the ledger, so a use and a revocation at the same moment cannot
+    both win.
     """
     reward = Reward.objects.select_for_update().get(business=business, pk=reward.pk)
     if reward.status == RewardStatus.REVOKED:
         raise ValidationError("This reward was already revoked.")
     coupon = Coupon.objects.select_for_update().filter(business=business, pk=reward.coupon_id).first()
-    if coupon is not None and coupon.status == CouponStatus.REDEEMED:
+    kept = coupon is not None and coupon.status == CouponStatus.REDEEMED
+    if reward.store_credit_id and not kept:
+        try:
+            store_credit_reverse(business=business, entry=reward.store_credit, actor=actor, reason=reason)
+        except ValidationError:
+            kept = True  # part of the credit was spent or has expired
+    if kept:
         event_record(business=business, kind="reward.kept", subject=reward, actor=actor, reason=reason)
         return False
     now = timezone.now()
