@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
+
+    def ready(self) -> None:
+        from clients.privacy import register_erasure_delete
+
+        from .autopilots import subscribe_autopilots
+        from .models import OutboxMessage
+
+        subscribe_autopilots()
+        # Messages are a copy of what was said to the person: they go with an erased client.
+        register_erasure_delete(OutboxMessage)

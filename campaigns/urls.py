@@ -6,4 +6,7 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("outbox/<int:message_id>/", views.message_detail, name="message"),
+    path("outbox/<int:message_id>/resend/", views.message_resend, name="message_resend"),
+    path("autopilots/thank-you/", views.thank_you, name="thank_you"),
 ]

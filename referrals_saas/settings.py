@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "clients-imports-resume-stale": {"task": "clients.tasks.imports_resume_stale", "schedule": 300.0},
     # Store credit and points past their expiry leave through "expire" entries.
     "rewards-expire-due": {"task": "rewards.expire_due", "schedule": 3600.0},
+    # Outbox messages that are due but have no task (delayed, or lost to a broker outage or a crash) are sent.
+    "campaigns-outbox-sweep": {"task": "campaigns.outbox_sweep", "schedule": 60.0},
 }
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------------------
@@ -197,6 +199,8 @@ DEFAULT_FROM_EMAIL = required_in_production(
     "DEFAULT_FROM_EMAIL", development_default="Referrals <hello@referrals.localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A send must finish well within the outbox's five-minute delivery claim (campaigns/delivery.py).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Stripe (keys only from the environment; empty disables payments) -----------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

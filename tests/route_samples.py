@@ -115,3 +115,23 @@ def _referral_codes(business, owner):
 
 
 BUILDERS.append(_referral_codes)
+
+
+def _campaigns(business, owner):
+    """A failed outbox message, for the message page and its resend URL."""
+    from campaigns.models import MessageStatus, OutboxMessage
+
+    message = OutboxMessage.objects.create(
+        business=business,
+        to_address="walker@example.com",
+        template="referral_thank_you",
+        subject="Walker thank-you",
+        body_text="Thank you",
+        status=MessageStatus.FAILED,
+        attempts=4,
+        idempotency_key="walker:failed",
+    )
+    return {"message_id": message.pk}
+
+
+BUILDERS.append(_campaigns)

@@ -1,0 +1,125 @@
+"""The autopilots: domain-event subscribers that write a message to the outbox in the transaction of the change.
+
+Subscribed in CampaignsConfig.ready(). Each message has an idempotency key derived from its trigger, so an
+event recorded twice (a retried confirmation, two channels) still writes one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.template.loader import render_to_string
+from django.utils import dateformat, timezone
+
+from businesses.models import Business, DomainEvent
+from clients.models import Client
+from referrals.codes import code_for_client, link_for
+from referrals.models import Referral, ReferrerTally
+from rewards.models import Reward
+from rewards.services import coupon_label
+
+from . import sandbox
+from .models import AutopilotKind
+from .sandbox import Rendered, Variables
+from .services import autopilot_get, outbox_enqueue
+from .wording import DEFAULTS
+
+logger = logging.getLogger(__name__)
+
+
+def _date(business: Business, moment) -> str:
+    if moment is None:
+        return ""
+    return dateformat.format(timezone.localtime(moment, ZoneInfo(business.time_zone)), "j F Y")
+
+
+def thank_you_variables(*, business: Business, referral: Referral, reward: Reward | None) -> Variables:
+    """The thank-you's variables for a confirmed referral: plain strings and numbers, first names only."""
+    referrer, referee = referral.referrer, referral.referee
+    tally = ReferrerTally.objects.filter(business=business, client_id=referrer.pk).first()
+    coupon = reward.coupon if reward is not None and reward.status == "issued" else None
+    return {
+        "referrer_first_name": referrer.first_name,
+        "friend_first_name": referee.first_name,
+        "referral_count": tally.successful_referrals if tally else 1,
+        "reward": coupon_label(coupon) if coupon else (reward.description if reward else ""),
+        "coupon_code": coupon.code if coupon else "",
+        "expires_on": _date(business, coupon.expires_at) if coupon else "",
+        "business_name": business.name,
+        "referral_link": link_for(code_for_client(business=business, client=referrer)),
+    }
+
+
+def _render_or_default(kind: str, subject: str, body: str, variables: Variables) -> Rendered:
+    """The owner's wording; if it cannot render, the default wording, so a broken template never blocks the
+    change that triggered it (the confirmation of a booking)."""
+    try:
+        return sandbox.render(subject, body, variables)
+    except Exception:  # anything the owner's template does wrong must not roll back the confirmation
+        logger.exception("Autopilot %s: the business's template failed, the default was used", kind)
+        return sandbox.render(*DEFAULTS[kind], variables)
+
+
+def on_referral_confirmed(event: DomainEvent) -> None:
+    """Referral Thank You: the referrer hears who booked and what they earned (transactional: no consent needed)."""
+    business = event.business
+    autopilot = autopilot_get(business=business, kind=AutopilotKind.REFERRAL_THANK_YOU)
+    if not autopilot.enabled:
+        return
+    referral = (
+        Referral.objects.select_related("referrer", "referee").filter(business=business, pk=event.subject_id).first()
+    )
+    if referral is None:
+        return
+    reward_id = event.payload.get("reward_id")
+    reward = (
+        Reward.objects.select_related("coupon").filter(business=business, pk=reward_id).first() if reward_id else None
+    )
+    variables = thank_you_variables(business=business, referral=referral, reward=reward)
+    outbox_enqueue(
+        business=business,
+        key=f"thank-you:referral:{referral.pk}",
+        template=AutopilotKind.REFERRAL_THANK_YOU,
+        content=_render_or_default(autopilot.kind, autopilot.subject, autopilot.body, variables),
+        client=referral.referrer,
+        send_after=timezone.now() + timedelta(minutes=autopilot.delay_minutes),
+    )
+
+
+def on_reward_revoked(event: DomainEvent) -> None:
+    """A short transactional note to the referrer: their reward was withdrawn, and why."""
+    business = event.business
+    reward = Reward.objects.select_related("coupon").filter(business=business, pk=event.subject_id).first()
+    if reward is None:
+        return
+    client = Client.objects.filter(business=business, pk=reward.client_id).first()
+    if client is None:
+        return
+    context = {
+        "first_name": client.first_name,
+        "reward": coupon_label(reward.coupon) if reward.coupon else reward.description,
+        "coupon_code": reward.coupon.code if reward.coupon else "",
+        "reason": event.payload.get("reason") or reward.revoke_reason,
+        "business_name": business.name,
+    }
+    text = render_to_string("emails/reward_revoked.txt", context).strip() + "\n"
+    outbox_enqueue(
+        business=business,
+        key=f"reward-revoked:{reward.pk}",
+        template="reward_revoked",
+        content=Rendered(
+            subject=" ".join(render_to_string("emails/reward_revoked_subject.txt", context).split()),
+            text=text,
+            html=render_to_string("emails/reward_revoked.html", context),
+        ),
+        client=client,
+    )
+
+
+def subscribe_autopilots() -> None:
+    from businesses.events import subscribe
+
+    subscribe("referral.confirmed", on_referral_confirmed)
+    subscribe("reward.revoked", on_reward_revoked)

@@ -1,0 +1,156 @@
+"""Use cases of campaigns: writing messages to the outbox, resending one, saving an autopilot's settings."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from businesses.models import Business
+from clients.models import Client
+
+from . import sandbox
+from .models import Autopilot, Channel, MessageStatus, OutboxMessage
+from .sandbox import Rendered
+from .wording import DEFAULTS, sample_variables
+
+logger = logging.getLogger(__name__)
+
+
+def suppression_reason(*, client: Client | None, address: str, marketing: bool) -> str:
+    """Why this message must not go out, or "" if it may. Transactional messages skip only the consent check."""
+    if client is not None:
+        if client.erased_at:
+            return "The client was erased."
+        if client.is_test:
+            return "Test client: test-drive messages are never sent."
+    if not address:
+        return "No e-mail address."
+    domain = address.rpartition("@")[2].lower()
+    if domain == "invalid" or domain.endswith(".invalid"):
+        return "Reserved .invalid address."
+    try:
+        validate_email(address)
+    except ValidationError:
+        return "Not a valid e-mail address."
+    if marketing and (client is None or not client.email_consent):
+        return "No consent to marketing e-mail."
+    return ""
+
+
+def _dispatch_on_commit(message: OutboxMessage) -> None:
+    # Not Celery's delay_on_commit: that lets a broker error escape after the commit, so a confirmation that did
+    # commit would answer 500. robust=True logs it instead; the row stays queued and the sweep sends it.
+    business_id, message_id = message.business_id, message.pk
+
+    def deliver_after_commit() -> None:
+        from .tasks import deliver_message
+
+        deliver_message.delay(business_id, message_id)
+
+    transaction.on_commit(deliver_after_commit, robust=True)
+
+
+def outbox_enqueue(
+    *,
+    business: Business,
+    key: str,
+    template: str,
+    content: Rendered,
+    client: Client | None = None,
+    to_address: str | None = None,
+    marketing: bool = False,
+    send_after: datetime | None = None,
+) -> OutboxMessage:
+    """Write a message in the caller's transaction; deliver it after commit. Idempotent on `key` per business (a
+    savepoint and the unique constraint): a second call, concurrent or not, returns the first message and sends
+    nothing more. A message that must not go out (test or erased client, no or reserved address, no consent for
+    marketing) is kept as suppressed, with the reason."""
+    address = (to_address if to_address is not None else (client.email if client else "")).strip()
+    reason = suppression_reason(client=client, address=address, marketing=marketing)
+    now = timezone.now()
+    due = max(send_after or now, now)
+    try:
+        with transaction.atomic():
+            message = OutboxMessage.objects.create(
+                business=business,
+                channel=Channel.EMAIL,
+                client=client,
+                to_address=address,
+                template=template,
+                marketing=marketing,
+                subject=content.subject,
+                body_text=content.text,
+                body_html=content.html,
+                status=MessageStatus.SUPPRESSED if reason else MessageStatus.QUEUED,
+                suppressed_reason=reason,
+                idempotency_key=key,
+                send_after=due,
+                dispatched_at=now if not reason and due <= now else None,
+                created_at=now,
+            )
+    except IntegrityError:
+        return OutboxMessage.objects.get(business=business, idempotency_key=key)
+    if message.dispatched_at:
+        _dispatch_on_commit(message)
+    # A delayed message has no task yet: the sweep sends it once it is due (no countdown outlives the broker).
+    return message
+
+
+@transaction.atomic
+def outbox_resend(*, business: Business, message: OutboxMessage) -> OutboxMessage:
+    """Queue a failed message again with a fresh round of attempts. Locks the row; only a failed message moves."""
+    locked = OutboxMessage.objects.select_for_update().get(business=business, pk=message.pk)
+    if locked.status != MessageStatus.FAILED:
+        raise ValidationError("Only a message that failed can be sent again.")
+    now = timezone.now()
+    locked.status, locked.attempts, locked.send_after, locked.dispatched_at = MessageStatus.QUEUED, 0, now, now
+    locked.claimed_until = None
+    locked.save(update_fields=["status", "attempts", "send_after", "dispatched_at", "claimed_until"])
+    _dispatch_on_commit(locked)
+    return locked
+
+
+def autopilot_get(*, business: Business, kind: str) -> Autopilot:
+    """The business's settings for `kind`, or an unsaved one with the defaults (nothing is written on read)."""
+    found = Autopilot.objects.filter(business=business, kind=kind).first()
+    if found is not None:
+        return found
+    subject, body = DEFAULTS[kind]
+    return Autopilot(business=business, kind=kind, subject=subject, body=body)
+
+
+@transaction.atomic
+def autopilot_save(
+    *, business: Business, kind: str, enabled: bool, delay_minutes: int, subject: str, body: str
+) -> Autopilot:
+    """Save an autopilot's settings. Refuses (ValidationError by field) a template that does not compile."""
+    errors: dict[str, list[str]] = {}
+    for field, source in (("subject", subject), ("body", body)):
+        try:
+            sandbox.check(source, sample_variables(business))
+        except sandbox.TemplateSyntaxError as exc:
+            errors[field] = [str(exc)]
+    if delay_minutes < 0 or delay_minutes > MAX_DELAY_MINUTES:
+        errors["delay_minutes"] = [f"Choose between 0 and {MAX_DELAY_MINUTES} minutes (30 days)."]
+    if errors:
+        raise ValidationError(errors)
+    autopilot, _ = Autopilot.objects.update_or_create(
+        business=business,
+        kind=kind,
+        defaults={
+            "enabled": enabled,
+            "delay_minutes": delay_minutes,
+            "subject": subject,
+            "body": body,
+            "updated_at": timezone.now(),
+        },
+    )
+    return autopilot
+
+
+MAX_DELAY_MINUTES = int(timedelta(days=30).total_seconds() // 60)

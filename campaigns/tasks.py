@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from referrals_saas.celery import app, business_task
+
+from .delivery import outbox_deliver, outbox_due_for_sweep
+
+
+@business_task(name="campaigns.deliver_message", bind=True, max_retries=None)
+def deliver_message(self, business, message_id: int) -> str:
+    """Send one outbox message; on failure retry with the backoff the row records (the row counts attempts, so
+    retries sent again by the sweep still stop at the maximum)."""
+    delivery = outbox_deliver(business=business, message_id=message_id)
+    if delivery.retry_in is not None:
+        if self.request.is_eager:
+            # In-process mode (no broker) cannot hold a countdown: the row's send_after and the sweep take over.
+            return "retry"
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome
+
+
+@app.task(name="campaigns.outbox_sweep", acks_late=True)
+def outbox_sweep() -> int:
+    """Periodic (beat, every minute): send a task for each due queued message that has none (delayed messages, and
+    those whose task a broker outage or a crash lost), across businesses. Returns how many were handed out."""
+    due = outbox_due_for_sweep()
+    for business_id, message_id in due:
+        deliver_message.delay(business_id, message_id)
+    return len(due)
