@@ -18,6 +18,7 @@ from businesses.models import AuditLog
 from referrals.panels import client_referral_panel
 from referrals.services import client_save_with_referrer, referral_link_by_staff
 from referrals_saas.tenancy import business_view
+from rewards.credits import service_credits_for_client
 from rewards.ledger import client_wallet
 
 from . import privacy
@@ -134,6 +135,7 @@ def detail(request, client_id: int):
         "client": client,
         "panel": client_referral_panel(business=business, client=client),
         "wallet": client_wallet(business, client),
+        "service_credits": service_credits_for_client(business=business, client=client),
         "can_manage_codes": request.membership.is_owner,
         "phone": display_phone(client.phone),
         "tags": [ct.tag for ct in ClientTag.objects.filter(business=business, client=client).select_related("tag")],

@@ -504,6 +504,10 @@ def _confirm(business: Business, program: ReferralProgram, referral: Referral, a
     referrer = Client.objects.select_for_update().get(business=business, pk=referral.referrer_id)
     _tally(business, referrer, successful_referrals=1)
     reward = _issue_reward(business, program, referral, referrer, actor)
+    # After the referral's own reward, so a milestone counting towards the maximum never takes its place.
+    from rewards.milestones import milestones_check
+
+    milestones_check(business=business, referrer=referrer, actor=actor)
     event_record(
         business=business,
         kind="referral.confirmed",

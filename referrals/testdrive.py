@@ -21,7 +21,17 @@ from bookings.services import booking_complete, booking_confirm, payment_record
 from businesses.models import Business, DomainEvent, Service
 from clients.models import Client
 from clients.services import ClientData, client_create
-from rewards.models import Coupon, Reward
+from rewards.models import (
+    Coupon,
+    MilestoneAward,
+    PointsEntry,
+    PointsUse,
+    Reward,
+    ServiceCredit,
+    ServiceCreditUse,
+    StoreCreditEntry,
+    StoreCreditUse,
+)
 from rewards.services import coupon_label
 
 from .codes import code_for_client, link_for
@@ -152,6 +162,7 @@ def program_test_records_remove(*, business: Business) -> int:
         ("clients.Client", clients),
     ):
         DomainEvent.objects.filter(business=business, subject_type=label, subject_id__in=ids).delete()
+    _remove_wallets(business, clients)
     Reward.objects.filter(business=business, pk__in=rewards).delete()
     Coupon.objects.filter(business=business, pk__in=coupons).delete()
     Referral.objects.filter(business=business, pk__in=referrals).delete()
@@ -160,3 +171,16 @@ def program_test_records_remove(*, business: Business) -> int:
         model.objects.filter(business=business, client_id__in=clients).delete()
     Client.objects.filter(business=business, pk__in=clients).delete()
     return len(clients)
+
+
+def _remove_wallets(business: Business, clients: list[int]) -> None:
+    """Test clients' milestones, service credits and ledgers, in the order their protected links need: what
+    points at a row goes before the row (awards before rewards, uses and reversals before the entries)."""
+    MilestoneAward.objects.filter(business=business, client_id__in=clients).delete()
+    ServiceCreditUse.objects.filter(business=business, credit__client_id__in=clients).delete()
+    Reward.objects.filter(business=business, client_id__in=clients).update(store_credit=None)
+    for entries, uses in ((StoreCreditEntry, StoreCreditUse), (PointsEntry, PointsUse)):
+        uses.objects.filter(business=business, entry__client_id__in=clients).delete()
+        entries.objects.filter(business=business, client_id__in=clients, reverses__isnull=False).delete()
+        entries.objects.filter(business=business, client_id__in=clients).delete()
+    ServiceCredit.objects.filter(business=business, client_id__in=clients).delete()

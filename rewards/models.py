@@ -77,6 +77,7 @@ class Coupon(models.Model):
 class RewardKind(models.TextChoices):
     COUPON = "coupon", "Coupon"
     STORE_CREDIT = "store_credit", "Store credit"
+    SERVICE_CREDIT = "service_credit", "Service credit"
 
 
 class RewardStatus(models.TextChoices):
@@ -358,3 +359,169 @@ class PointsProgram(models.Model):
 
     def __str__(self) -> str:
         return f"Points program of {self.business_id}"
+
+
+# ------------------------------------------------------------------------------------------------ service credits
+#
+# A prepaid service on file ("1 × 60-minute massage"). `used` moves with F() under the credit's row lock, in the
+# same transaction as the ServiceCreditUse row it counts; the check constraint is the last wall against using a
+# credit more often than its quantity.
+
+
+class ServiceCreditSource(models.TextChoices):
+    MANUAL = "manual", "Given by staff"
+    RULE = "rule", "Referral reward"
+    MILESTONE = "milestone", "Milestone"
+
+
+class ServiceCredit(models.Model):
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="service_credits")
+    service = models.ForeignKey("businesses.Service", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(default=1)
+    used = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=10, choices=ServiceCreditSource.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    reward = models.OneToOneField(
+        Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="service_credit"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    is_test = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="service_credit_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(used__gte=0, used__lte=models.F("quantity")), name="service_credit_used_in_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["business", "client", "created_at"], name="service_credit_client")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × service {self.service_id}"
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.used
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def display_status(self) -> str:
+        if self.remaining <= 0:
+            return "Used"
+        if self.is_expired():
+            return "Expired"
+        return "Available"
+
+
+class ServiceCreditUse(models.Model):
+    """One use of a service credit on a booking: the ledger entry. A reversal stamps it instead of deleting it."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    credit = models.ForeignKey(ServiceCredit, on_delete=models.PROTECT, related_name="uses")
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="service_credit_uses")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A booking uses at most one credit; once that use is reversed (a voided payment) it may use one again.
+            models.UniqueConstraint(
+                fields=["business", "booking"],
+                condition=models.Q(reversed_at__isnull=True),
+                name="service_credit_use_one_per_booking",
+            ),
+        ]
+        indexes = [models.Index(fields=["business", "credit"], name="service_credit_use_credit")]
+
+    def __str__(self) -> str:
+        return f"Credit {self.credit_id} on booking {self.booking_id}"
+
+
+# ------------------------------------------------------------------------------------------------ milestones
+
+
+class MilestoneRewardKind(models.TextChoices):
+    SERVICE_CREDIT = "service_credit", "Service credit"
+    STORE_CREDIT = "store_credit", "Store credit"
+    COUPON_PERCENT = "coupon_percent", "Coupon: percent off"
+    COUPON_FIXED = "coupon_fixed", "Coupon: amount off"
+
+
+class Milestone(models.Model):
+    """A bonus a referrer earns once, on reaching `threshold` successful referrals."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    threshold = models.PositiveIntegerField("successful referrals")
+    reward_kind = models.CharField(max_length=16, choices=MilestoneRewardKind.choices)
+    service = models.ForeignKey("businesses.Service", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    amount = models.BigIntegerField(default=0, help_text="Store credit or amount off, in minor units.")
+    percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    counts_towards_max = models.BooleanField("counts towards the maximum rewards per referrer", default=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "threshold"], name="milestone_unique_threshold"),
+            models.CheckConstraint(condition=models.Q(threshold__gte=1), name="milestone_threshold_positive"),
+            models.CheckConstraint(
+                condition=models.Q(reward_kind="service_credit", service__isnull=False, amount=0, percent=0)
+                | models.Q(reward_kind__in=["store_credit", "coupon_fixed"], amount__gt=0, percent=0)
+                | models.Q(reward_kind="coupon_percent", percent__gt=0, percent__lte=100, amount=0),
+                name="milestone_value_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold} successful referrals"
+
+
+class MilestoneAward(models.Model):
+    """A milestone a client reached, and the reward it gave. Once per (milestone, client), by constraint."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    # Kept when the owner deletes the milestone: the threshold is copied, the reward stays the client's.
+    milestone = models.ForeignKey(Milestone, on_delete=models.SET_NULL, null=True, blank=True, related_name="awards")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="milestone_awards")
+    reward = models.OneToOneField(Reward, on_delete=models.PROTECT, related_name="milestone_award")
+    threshold = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "milestone", "client"],
+                condition=models.Q(milestone__isnull=False),
+                name="milestone_award_once_per_client",
+            ),
+        ]
+        indexes = [models.Index(fields=["business", "client"], name="milestone_award_client")]
+
+    def __str__(self) -> str:
+        return f"Milestone {self.threshold} for client {self.client_id}"

@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import views, views_milestones
 
 app_name = "rewards"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("milestones/", views_milestones.milestone_list, name="milestones"),
+    path("milestones/new/", views_milestones.milestone_new, name="milestone_new"),
+    path("milestones/<int:milestone_id>/", views_milestones.milestone_edit, name="milestone_edit"),
+    path("milestones/<int:milestone_id>/delete/", views_milestones.milestone_remove, name="milestone_delete"),
 ]

@@ -135,3 +135,16 @@ def _campaigns(business, owner):
 
 
 BUILDERS.append(_campaigns)
+
+
+def _milestones(business, owner):
+    """A store-credit milestone, for the milestone edit and delete URLs."""
+    from rewards.milestones import MilestoneData, milestone_create
+
+    milestone = milestone_create(
+        business=business, data=MilestoneData(threshold=5, reward_kind="store_credit", amount=20_00), actor=owner
+    )
+    return {"milestone_id": milestone.pk}
+
+
+BUILDERS.append(_milestones)

@@ -70,3 +70,18 @@ def test_the_test_drive_shows_a_store_credit_reward(owner_client, business, in_s
     page = owner_client.post(reverse("referrals:test_drive", args=[business.slug])).content.decode()
     assert "Tess earned a reward: £25.00 of store credit" in page
     assert "we have added £25.00 of store credit to your account" in page
+
+
+def test_test_records_with_store_credit_and_its_use_are_removed(in_scope, credit_rule, massage, owner):
+    from referrals.testdrive import program_test_drive, program_test_records_remove
+    from rewards.ledger import store_credit_reverse
+    from rewards.models import StoreCreditEntry
+
+    drive = program_test_drive(business=in_scope, actor=owner)
+    own = booking_create_with_referral(
+        business=in_scope, client=drive.referrer, service=massage, starts_at=soon(), is_test=True
+    )
+    use = store_credit_apply(business=in_scope, client=drive.referrer, amount=5_00, booking=own)
+    store_credit_reverse(business=in_scope, entry=use)
+    assert program_test_records_remove(business=in_scope) == 2
+    assert not StoreCreditEntry.objects.exists() and not Reward.objects.exists()
