@@ -178,6 +178,8 @@ def booking_transition(*, business: Business, booking: Booking, to_status: str, 
 
     An illegal move (completing a cancelled booking) raises ValidationError and changes nothing.
     """
+    # Lock order, as everywhere: the client's row before the booking's (see referrals.services).
+    _lock_client_of(business, booking.pk)
     locked = Booking.objects.select_for_update().get(business=business, pk=booking.pk)
     if locked.status == to_status:
         return locked
@@ -213,6 +215,11 @@ def _count_visit(business: Business, booking: Booking) -> None:
     )
 
 
+def _lock_client_of(business: Business, booking_id: int) -> None:
+    client_id = Booking.objects.filter(business=business, pk=booking_id).values_list("client_id", flat=True).first()
+    Client.objects.select_for_update().filter(business=business, pk=client_id).first()
+
+
 def booking_confirm(*, business: Business, booking: Booking, actor=None) -> Booking:
     return booking_transition(business=business, booking=booking, to_status=BookingStatus.CONFIRMED, actor=actor)
 
@@ -234,6 +241,7 @@ def booking_mark_no_show(*, business: Business, booking: Booking, actor=None) ->
 @transaction.atomic
 def payment_record(*, business: Business, payment: Payment, method: str, actor=None) -> Payment:
     """Mark a scheduled payment paid. Locks it; recording a paid payment again changes nothing."""
+    _lock_client_of(business, payment.booking_id)
     locked = Payment.objects.select_for_update().select_related("booking").get(business=business, pk=payment.pk)
     if locked.status == PaymentStatus.PAID:
         return locked
