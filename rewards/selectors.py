@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from bookings.selectors import day_end, day_start
 from businesses.models import Business
 from clients.selectors import CappedCount, capped_count, client_matches
 
-from .models import Coupon, CouponStatus
+from .models import Coupon, CouponStatus, PointsProgram, Reward, RewardKind, RewardStatus, WalletBalance
 
 STATES = {
     "": "All",
@@ -55,12 +55,52 @@ def coupons(*, business: Business, filters: RewardFilters) -> QuerySet[Coupon]:
 
 
 @dataclass
+class Liability:
+    """What the business still owes its clients, in money: unspent store credit and points."""
+
+    store_credit: int
+    points: int
+    points_value: int
+
+    @property
+    def total(self) -> int:
+        return self.store_credit + self.points_value
+
+
+def liability(*, business: Business) -> Liability:
+    """One aggregate over the cached wallet balances (one row per client with a wallet)."""
+    sums = WalletBalance.objects.filter(business=business, client__is_test=False).aggregate(
+        credit=Sum("store_credit"), points=Sum("points")
+    )
+    program = PointsProgram.objects.filter(business=business).first()
+    points = sums["points"] or 0
+    return Liability(sums["credit"] or 0, points, points * (program.point_value if program else 0))
+
+
+def rewards_by_kind(*, business: Business) -> list[tuple[str, int, int]]:
+    """(kind label, issued, revoked) for every kind of referrer reward, test drives left out."""
+    rows = (
+        Reward.objects.filter(business=business, is_test=False)
+        .values("kind")
+        .annotate(
+            issued=Count("pk", filter=Q(status=RewardStatus.ISSUED)),
+            revoked=Count("pk", filter=Q(status=RewardStatus.REVOKED)),
+        )
+        .order_by("kind")
+    )
+    labels = dict(RewardKind.choices)
+    return [(labels.get(row["kind"], row["kind"]), row["issued"], row["revoked"]) for row in rows]
+
+
+@dataclass
 class RewardsOverview:
     counts: dict[str, CappedCount]
     rows: list[Coupon]
     more: bool
     outstanding_count: CappedCount
     outstanding_fixed: int
+    liability: Liability
+    by_kind: list[tuple[str, int, int]]
 
 
 def rewards_overview(*, business: Business, filters: RewardFilters) -> RewardsOverview:
@@ -76,4 +116,6 @@ def rewards_overview(*, business: Business, filters: RewardFilters) -> RewardsOv
         outstanding_count=capped_count(active),
         # Percent coupons have no money value until they are used on a booking: only amount-off ones add up.
         outstanding_fixed=active.aggregate(total=Sum("amount"))["total"] or 0,
+        liability=liability(business=business),
+        by_kind=rewards_by_kind(business=business),
     )

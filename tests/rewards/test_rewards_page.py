@@ -80,3 +80,21 @@ def test_bad_dates_are_a_field_error_not_a_crash(staff_client, business, coupons
 
 def test_an_outsider_gets_404(outsider_client, business):
     assert page(outsider_client, business).status_code == 404
+
+
+def test_the_page_shows_what_is_owed_in_credit_and_points_and_rewards_by_kind(staff_client, business, coupons):
+    from rewards.ledger import points_adjust, store_credit_grant
+    from rewards.models import PointsProgram
+
+    anna, carl = coupons
+    PointsProgram.objects.create(business=business, enabled=True, point_value=5)
+    store_credit_grant(business=business, client=anna, amount=12_50, reason="Goodwill")
+    points_adjust(business=business, client=carl, points=300, reason="Welcome bonus")
+    overview = page(staff_client, business).context["overview"]
+    assert (overview.liability.store_credit, overview.liability.points, overview.liability.points_value) == (
+        12_50,
+        300,
+        15_00,
+    )
+    assert overview.liability.total == 27_50
+    assert overview.by_kind == [("Coupon", 3, 1)]
