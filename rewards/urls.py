@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views, views_milestones
+from . import views, views_milestones, views_points
 
 app_name = "rewards"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("points/", views_points.points_settings, name="points"),
     path("milestones/", views_milestones.milestone_list, name="milestones"),
     path("milestones/new/", views_milestones.milestone_new, name="milestone_new"),
     path("milestones/<int:milestone_id>/", views_milestones.milestone_edit, name="milestone_edit"),
