@@ -1,12 +1,13 @@
-"""Staff checkout: apply a client's coupon, store credit or points to what is left to pay on a booking, and void a
-recorded payment, which takes back everything applied at checkout.
+"""Staff checkout: apply a client's coupon, store credit, points or service credit to what is left to pay on a
+booking, and void a recorded payment, which takes back everything applied at checkout.
 
 Each apply writes a BookingDiscount snapshot row, lowers the booking's total and the amounts of its due payments
 (the first due payments first; paid ones are never touched), and writes the ledger entry or redeems the coupon, all
 in one transaction. The sum of a booking's payments stays equal to its total.
 
-Lock order (the engine's, everywhere): the client row, the booking row, its payment rows, then coupons, then wallet
-rows (the ledger locks those). Checkout sits above rewards on purpose: it is the staff's use case that spans them.
+Lock order (the engine's, everywhere): the client row, the booking row, its payment rows, then coupons, then
+service credits, then wallet rows (the ledger locks those). Checkout sits above rewards on purpose: it is the
+staff's use case that spans them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from businesses.events import event_record
 from businesses.models import Business, PaymentPlan
 from businesses.money import format_money
 from clients.models import Client
+from rewards.credits import (
+    service_credit_label,
+    service_credit_reverse_use,
+    service_credit_use,
+    service_credits_available,
+)
 from rewards.ledger import (
     points_adjust,
     points_program_get,
@@ -39,6 +46,8 @@ from rewards.models import (
     PointsEntry,
     PointsKind,
     PointsProgram,
+    ServiceCredit,
+    ServiceCreditUse,
     StoreCreditEntry,
     WalletBalance,
 )
@@ -52,6 +61,7 @@ CHECKOUT_PREFIX = "checkout:"
 COUPON_SOURCE = CHECKOUT_PREFIX + "rewards.Coupon"
 STORE_CREDIT_SOURCE = CHECKOUT_PREFIX + "rewards.StoreCreditEntry"
 POINTS_SOURCE = CHECKOUT_PREFIX + "rewards.PointsEntry"
+SERVICE_CREDIT_SOURCE = CHECKOUT_PREFIX + "rewards.ServiceCreditUse"
 CLOSED = {
     BookingStatus.CANCELLED: "Rewards cannot be applied to a cancelled booking.",
     BookingStatus.NO_SHOW: "Rewards cannot be applied to a no-show booking.",
@@ -63,6 +73,13 @@ class UsableCoupon:
     coupon: Coupon
     label: str
     value: int  # what it would take off now, in minor units
+
+
+@dataclass(frozen=True)
+class UsableServiceCredit:
+    credit: ServiceCredit
+    label: str
+    value: int  # what one session takes off now, in minor units
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,8 @@ class CheckoutSummary:
     points_program: PointsProgram | None  # None unless enabled
     points_usable: int  # how many points can be redeemed now (balance and what is left to pay allowing)
     refusal: str  # why nothing can be applied now, or ""
+    service_credits: list[UsableServiceCredit] = ()  # the client's credits for the booked service, usable now
+    service_credit_in_use: bool = False  # the booking already uses a service credit (one per booking)
 
     @property
     def points_value(self) -> int:
@@ -143,6 +162,17 @@ def checkout_summary(*, business: Business, booking: Booking, now: datetime | No
     points_usable = 0
     if program is not None and program.point_value > 0 and not refusal:
         points_usable = min(points, left_to_pay // program.point_value)
+    service_credits, in_use = [], False
+    if not refusal:
+        in_use = ServiceCreditUse.objects.filter(business=business, booking=booking, reversed_at__isnull=True).exists()
+        if not in_use:
+            session = _coupon_base(booking, payments, left_to_pay)
+            service_credits = [
+                UsableServiceCredit(credit=credit, label=service_credit_label(credit), value=session)
+                for credit in service_credits_available(
+                    business=business, client=booking.client, service=booking.service
+                )
+            ]
     return CheckoutSummary(
         booking=booking,
         currency=booking.currency,
@@ -159,6 +189,8 @@ def checkout_summary(*, business: Business, booking: Booking, now: datetime | No
         points_program=program,
         points_usable=points_usable,
         refusal=refusal,
+        service_credits=service_credits,
+        service_credit_in_use=in_use,
     )
 
 
@@ -345,6 +377,31 @@ def checkout_apply_points(*, business: Business, booking: Booking, points: int, 
     )
 
 
+@transaction.atomic
+def checkout_apply_service_credit(
+    *, business: Business, booking: Booking, credit: ServiceCredit, actor=None
+) -> BookingDiscount:
+    """Use one session of the client's service credit on the booking: the discount is what one session of the booked
+    service costs (the whole price of a one-off or instalment booking, one period's of a membership or pay-per-session
+    one), capped at what is left to pay. Locks the client row, the booking row, its payments, then the credit row
+    (through service_credit_use): a session is used once, a booking uses one credit; a refusal changes nothing."""
+    if credit.business_id != business.id:
+        raise ValidationError({"service_credit": "This service credit does not exist."})
+    state = _lock_open(business, booking)
+    amount = _coupon_base(state.booking, state.payments, state.left_to_pay)
+    use = service_credit_use(business=business, credit=credit, booking=state.booking, actor=actor)
+    return _write_row(
+        business,
+        state,
+        kind=DiscountKind.SERVICE_CREDIT,
+        label=f"Service credit: {state.booking.service.name}",
+        amount=amount,
+        source=SERVICE_CREDIT_SOURCE,
+        source_id=use.pk,
+        actor=actor,
+    )
+
+
 # ------------------------------------------------------------------------------------------------ voiding
 
 
@@ -380,12 +437,13 @@ class VoidResult:
 @transaction.atomic
 def payment_void(*, business: Business, payment: Payment, actor=None, reason: str = "") -> VoidResult:
     """Void a recorded payment: it is due again, the client's lifetime spend drops by it, the points earned on it are
-    taken back, and everything applied at checkout to the booking is reversed (coupons active again, store credit
-    and points given back with reversing entries, the discount rows removed and their amounts due again), unless
+    taken back, and everything applied at checkout to the booking is reversed (coupons active again, service credit
+    sessions given back, store credit and points given back with reversing entries, the discount rows removed and
+    their amounts due again), unless
     part of it sits on another payment that is still paid: then it stays until that payment is voided too.
 
-    Locks the client row, the booking row, its payments, the referrer's row, coupons, then wallet rows in client-id
-    order. Idempotent: voiding a payment that is no longer paid (already voided) changes nothing."""
+    Locks the client row, the booking row, its payments, the referrer's row, coupons, service credits, then wallet
+    rows in client-id order. Idempotent: voiding a payment that is no longer paid (already voided) changes nothing."""
     if payment.business_id != business.id:
         raise ValidationError("The payment must belong to this business.")
     reason = (reason or "").strip()[:200]
@@ -426,6 +484,7 @@ def payment_void(*, business: Business, payment: Payment, actor=None, reason: st
     if others:
         list(Client.objects.select_for_update().filter(business=business, pk__in=others).order_by("pk"))
     _restore_coupons(business, state.booking, rows)
+    _restore_service_credits(business, rows, actor)
     list(
         WalletBalance.objects.select_for_update()
         .filter(business=business, client_id__in=[state.client.pk, *others])
@@ -468,6 +527,13 @@ def _restore_coupons(business: Business, booking: Booking, rows: list[BookingDis
         if coupon.status == CouponStatus.REDEEMED and coupon.redeemed_booking_id == booking.pk:
             coupon.status, coupon.redeemed_at, coupon.redeemed_booking = CouponStatus.ACTIVE, None, None
             coupon.save(update_fields=["status", "redeemed_at", "redeemed_booking"])
+
+
+def _restore_service_credits(business: Business, rows: list[BookingDiscount], actor) -> None:
+    """Give back the sessions checkout used (after coupons, before wallet rows: the engine's lock order)."""
+    ids = sorted(row.source_id for row in rows if row.source_type == SERVICE_CREDIT_SOURCE and row.source_id)
+    for use in ServiceCreditUse.objects.filter(business=business, pk__in=ids).order_by("credit_id", "pk"):
+        service_credit_reverse_use(business=business, use=use, actor=actor)
 
 
 def _reverse_ledgers(business: Business, rows: list[BookingDiscount], earned: list[PointsEntry], actor, note: str):

@@ -16,6 +16,11 @@ urlpatterns = [
     path("<int:booking_id>/checkout/coupon/", views_checkout.apply_coupon, name="checkout_coupon"),
     path("<int:booking_id>/checkout/store-credit/", views_checkout.apply_store_credit, name="checkout_store_credit"),
     path("<int:booking_id>/checkout/points/", views_checkout.apply_points, name="checkout_points"),
+    path(
+        "<int:booking_id>/checkout/service-credit/",
+        views_checkout.apply_service_credit,
+        name="checkout_service_credit",
+    ),
     path("<int:booking_id>/checkout/payments/<int:payment_id>/", views_checkout.checkout_pay, name="checkout_pay"),
     path("<int:booking_id>/payments/<int:payment_id>/void/", views_checkout.payment_void, name="payment_void"),
     path("<int:booking_id>/receipt/", views_checkout.receipt, name="receipt"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from businesses.money import format_money, from_minor, minor_unit_digits, to_minor
 from referrals_saas.tenancy import business_view
+from rewards.models import ServiceCredit
 
 from . import checkout, services
 from .forms import PaymentRecordForm
@@ -47,6 +48,10 @@ class StoreCreditForm(forms.Form):
 
 class PointsForm(forms.Form):
     points = forms.IntegerField(label="Points", min_value=1, max_value=10**15)
+
+
+class ServiceCreditForm(forms.Form):
+    credit = forms.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
 class VoidForm(forms.Form):
@@ -145,6 +150,26 @@ def apply_points(request, booking_id: int):
     try:
         row = checkout.checkout_apply_points(
             business=request.business, booking=booking, points=form.cleaned_data["points"], actor=request.user
+        )
+    except ValidationError as exc:
+        return _answer(request, booking, error=_words(exc), done=None)
+    return _answer(request, booking, error=None, done=_applied(row))
+
+
+@require_POST
+@business_view
+def apply_service_credit(request, booking_id: int):
+    """Use one session of a service credit of the client's on the booking; another business's credit is a 404."""
+    booking = _booking(request, booking_id)
+    form = ServiceCreditForm(request.POST)
+    if not form.is_valid():
+        return _answer(request, booking, error="Choose one of the client's service credits.", done=None)
+    credit = get_object_or_404(
+        ServiceCredit.objects.select_related("service"), business=request.business, pk=form.cleaned_data["credit"]
+    )
+    try:
+        row = checkout.checkout_apply_service_credit(
+            business=request.business, booking=booking, credit=credit, actor=request.user
         )
     except ValidationError as exc:
         return _answer(request, booking, error=_words(exc), done=None)

@@ -10,7 +10,7 @@ from businesses.choices import minor_unit_digits
 from businesses.models import Service
 from businesses.money import from_minor
 
-from .models import ReferralProgram, ReferralRule, RewardKindChoice
+from .models import WHOLE_NUMBER_KINDS, ReferralProgram, ReferralRule, RewardKindChoice
 from .program import FAST_DAYS_LIMITS, MAX_ID, PROGRAM_LIMITS, ProgramData, RuleData
 from .rules import AmountKind, Recipients
 
@@ -106,7 +106,9 @@ class ProgramForm(forms.Form):
         return ProgramData(**{name: data[name] for name in self.FIELDS})
 
 
-def _typed_value(kind_is_percent: bool, percent: Decimal | None, amount: int | None, currency: str):
+def _typed_value(kind_is_percent: bool, percent: Decimal | None, amount: int | None, currency: str, whole=False):
+    if whole:
+        return None if amount is None else Decimal(amount)
     if kind_is_percent:
         return None if percent is None else Decimal(percent).normalize()
     return None if amount is None else from_minor(amount, currency)
@@ -166,11 +168,21 @@ class RuleForm(forms.Form):
             (RewardKindChoice.COUPON_PERCENT, "A coupon for a percentage off"),
             (RewardKindChoice.COUPON_FIXED, "A coupon for an amount off"),
             (RewardKindChoice.STORE_CREDIT, "Store credit to spend on any visit"),
+            (RewardKindChoice.POINTS, "Loyalty points"),
+            (RewardKindChoice.SERVICE_CREDIT, "A service credit: free sessions of a service"),
             (RewardKindChoice.NONE, "No reward"),
         ],
         widget=forms.RadioSelect,
     )
-    reward_value = _value_field("Coupon value")
+    reward_value = _value_field("Reward value")
+    reward_service = forms.ModelChoiceField(
+        label="Service credit for",
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label="Choose a service",
+        help_text="The referrer can book this service at no charge, once per session.",
+        error_messages={"invalid_choice": "This service no longer exists or is archived. Choose again."},
+    )
     speed_bonus = forms.BooleanField(
         label="Reward a quick booking",
         label_suffix="",
@@ -190,6 +202,7 @@ class RuleForm(forms.Form):
         currency = business.currency
         if rule is not None and "initial" not in kwargs:
             reward_percent = rule.reward_kind == RewardKindChoice.COUPON_PERCENT
+            whole = rule.reward_kind in WHOLE_NUMBER_KINDS
             kwargs["initial"] = {
                 "name": rule.name,
                 "services": [service.pk for service in rule.services.all()],
@@ -200,27 +213,34 @@ class RuleForm(forms.Form):
                 if rule.referee_kind != AmountKind.NONE
                 else None,
                 "reward_kind": rule.reward_kind,
-                "reward_value": _typed_value(reward_percent, rule.reward_percent, rule.reward_amount, currency)
+                "reward_value": _typed_value(reward_percent, rule.reward_percent, rule.reward_amount, currency, whole)
                 if rule.reward_kind != RewardKindChoice.NONE
                 else None,
+                "reward_service": rule.reward_service_id,
                 "speed_bonus": rule.fast_days is not None,
                 "fast_days": rule.fast_days,
                 "slow_reward_value": _typed_value(
-                    reward_percent, rule.slow_reward_percent, rule.slow_reward_amount, currency
+                    reward_percent, rule.slow_reward_percent, rule.slow_reward_amount, currency, whole
                 ),
             }
         kwargs.setdefault("initial", {"referee_kind": AmountKind.PERCENT, "reward_kind": RewardKindChoice.COUPON_FIXED})
         super().__init__(*args, **kwargs)
         self.currency = currency
-        self.fields["services"].queryset = Service.objects.filter(business=business, is_active=True).order_by("name")
+        active = Service.objects.filter(business=business, is_active=True).order_by("name")
+        self.fields["services"].queryset = active
+        self.fields["reward_service"].queryset = active
         digits = minor_unit_digits(currency)
         placeholder = "20" if digits == 0 else f"20.{'0' * digits}"
         for name in ("referee_value", "reward_value", "slow_reward_value"):
             self.fields[name].help_text = f"A percentage (15 means 15%), or an amount in {currency} ({placeholder})."
+        self.fields[
+            "reward_value"
+        ].help_text += " For points, a whole number of points; for a service credit, sessions."
 
     def rule_data(self) -> RuleData:
         data = self.cleaned_data
         speed = data.get("speed_bonus") and data.get("reward_kind") != RewardKindChoice.NONE
+        service = data.get("reward_service") if data.get("reward_kind") == RewardKindChoice.SERVICE_CREDIT else None
         return RuleData(
             name=data.get("name", ""),
             service_ids=tuple(service.pk for service in data["services"]),
@@ -230,6 +250,7 @@ class RuleForm(forms.Form):
             reward_value=data.get("reward_value"),
             fast_days=data.get("fast_days") if speed else None,
             slow_reward_value=data.get("slow_reward_value") if speed else None,
+            reward_service_id=service.pk if service is not None else None,
         )
 
     def clean(self):
@@ -244,6 +265,10 @@ class RuleForm(forms.Form):
                 self.errors.pop("reward_value", None)
         elif data.get("fast_days") is None and "fast_days" not in self.errors:
             self.add_error("fast_days", "Within how many days must the friend book for the full reward?")
+        if data.get("reward_kind") != RewardKindChoice.SERVICE_CREDIT:
+            self.errors.pop("reward_service", None)
+        elif data.get("reward_service") is None and "reward_service" not in self.errors:
+            self.add_error("reward_service", "Choose the service the credit gives a session of.")
         # Say every missing value at once; the rest of the checks are the service's.
         for kind_field, value_field, none in (
             ("referee_kind", "referee_value", AmountKind.NONE),
@@ -252,7 +277,13 @@ class RuleForm(forms.Form):
             kind = data.get(kind_field)
             if kind and kind != none and data.get(value_field) is None and value_field not in self.errors:
                 percent = kind in (AmountKind.PERCENT, RewardKindChoice.COUPON_PERCENT)
-                self.add_error(
-                    value_field, "Enter the percentage." if percent else f"Enter the amount in {self.currency}."
-                )
+                if kind in WHOLE_NUMBER_KINDS:
+                    words = (
+                        "Enter the number of points."
+                        if kind == RewardKindChoice.POINTS
+                        else "Enter the number of sessions."
+                    )
+                else:
+                    words = "Enter the percentage." if percent else f"Enter the amount in {self.currency}."
+                self.add_error(value_field, words)
         return data

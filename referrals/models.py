@@ -92,6 +92,12 @@ class RewardKindChoice(models.TextChoices):
     COUPON_PERCENT = "coupon_percent", "Coupon: percent off"
     COUPON_FIXED = "coupon_fixed", "Coupon: amount off"
     STORE_CREDIT = "store_credit", "Store credit"
+    POINTS = "points", "Loyalty points"
+    SERVICE_CREDIT = "service_credit", "Service credit"
+
+
+# Kinds whose value is a whole number (points, sessions) stored in `reward_amount`, not money.
+WHOLE_NUMBER_KINDS = (RewardKindChoice.POINTS, RewardKindChoice.SERVICE_CREDIT)
 
 
 class ReferralRule(models.Model):
@@ -114,7 +120,13 @@ class ReferralRule(models.Model):
         "referrer's reward", max_length=16, choices=RewardKindChoice.choices, default=RewardKindChoice.COUPON_PERCENT
     )
     reward_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
-    reward_amount = models.BigIntegerField(default=0, help_text="Minor units.")
+    reward_amount = models.BigIntegerField(
+        default=0, help_text="Minor units; for points the number of points, for a service credit the sessions."
+    )
+    # The service a "service credit" reward gives sessions of. SET_NULL: a deleted service gives nothing.
+    reward_service = models.ForeignKey(
+        Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="service credit for"
+    )
     # Optional reward for speed: the full reward within `fast_days` of the click, the reduced one after.
     fast_days = models.PositiveIntegerField(null=True, blank=True)
     slow_reward_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
@@ -240,6 +252,7 @@ class Referral(models.Model):
     reward_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     reward_fast_days = models.PositiveIntegerField(null=True, blank=True)
     reward_slow_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    reward_service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # Set when the booking reached the reward moment while the referral waited for review.
     reward_due = models.BooleanField(default=False)
     auto_approve_at = models.DateTimeField(null=True, blank=True)

@@ -22,7 +22,7 @@ from businesses.money import format_money, from_minor, to_minor
 from businesses.services import audit_record
 
 from . import clicks
-from .models import ReferralProgram, ReferralRule, RewardKindChoice, RewardMoment
+from .models import WHOLE_NUMBER_KINDS, ReferralProgram, ReferralRule, RewardKindChoice, RewardMoment
 from .rules import AmountKind, CombinationMode, Recipients
 
 # The largest fixed amount a rule may give, in minor units: the same ceiling as a service's price.
@@ -31,6 +31,9 @@ MAX_BURST_LIMIT = 1000
 MAX_ID = 2**63
 FAST_DAYS_LIMITS = (1, 365)
 SUMMARY_SERVICE_NAMES = 4
+# The most a rule may give of a whole-number reward: points, and sessions of a service credit.
+MAX_POINTS = 1_000_000
+MAX_SESSIONS = 100
 
 RECIPIENT_VALUES = {choice for choice, _ in ReferralProgram._meta.get_field("recipients").choices}
 COMBINATION_VALUES = {choice for choice, _ in ReferralProgram._meta.get_field("combination_mode").choices}
@@ -76,7 +79,9 @@ class ProgramData:
 @dataclass(frozen=True)
 class RuleData:
     """A rule as the owner types it. Values are as typed: a percentage for a percent kind, an amount in the
-    business's currency (e.g. Decimal("20.00")) for a fixed kind; they are converted to minor units here."""
+    business's currency (e.g. Decimal("20.00")) for a fixed kind; they are converted to minor units here. For
+    loyalty points the value is a whole number of points, for a service credit a whole number of sessions of
+    `reward_service_id`."""
 
     service_ids: tuple[int, ...]
     referee_kind: str = AmountKind.PERCENT
@@ -88,6 +93,7 @@ class RuleData:
     fast_days: int | None = None
     slow_reward_value: Decimal | None = None
     name: str = ""
+    reward_service_id: int | None = None
 
 
 # --- The program ---------------------------------------------------------------------------------------------------
@@ -254,6 +260,34 @@ def _amount(value: Decimal | None, currency: str, *, allow_zero: bool = False) -
     return minor, None
 
 
+def _whole(value, kind: str, *, allow_zero: bool = False) -> tuple[int | None, str | None]:
+    """A typed whole number of points or sessions, with the owner-facing problem if any."""
+    noun, most = ("points", MAX_POINTS) if kind == RewardKindChoice.POINTS else ("sessions", MAX_SESSIONS)
+    value = _decimal(value)
+    if value is None:
+        return None, f"Enter the number of {noun}."
+    if not value.is_finite() or value != value.to_integral_value():
+        return None, f"Enter a whole number of {noun}, such as {100 if noun == 'points' else 1}."
+    if value < 0 or (value == 0 and not allow_zero):
+        return None, f"Enter 0 {noun} or more." if allow_zero else f"Enter at least 1 of the {noun}."
+    if value > most:
+        return None, f"Give at most {most:,} {noun}."
+    return int(value), None
+
+
+def _clean_reward_service(business: Business, service_id) -> tuple[Service | None, str | None]:
+    if service_id in (None, ""):
+        return None, "Choose the service the credit gives a session of."
+    try:
+        pk = int(service_id)
+    except (TypeError, ValueError):
+        return None, "Choose a service from the list."
+    service = Service.objects.filter(business=business, is_active=True, pk=pk).first() if 0 < pk < MAX_ID else None
+    if service is None:
+        return None, "This service no longer exists or is archived. Choose again."
+    return service, None
+
+
 def _clean_services(business: Business, service_ids) -> tuple[list[Service], str | None]:
     try:
         wanted = {int(pk) for pk in service_ids}
@@ -270,8 +304,11 @@ def _clean_services(business: Business, service_ids) -> tuple[list[Service], str
     return services, None
 
 
-def _value(kind_is_percent: bool, value, currency: str, *, allow_zero: bool = False):
-    """A typed percentage, or a typed amount as minor units, with the owner-facing problem if any."""
+def _value(kind_is_percent: bool, value, currency: str, *, allow_zero: bool = False, whole_kind: str = ""):
+    """A typed percentage, a typed amount as minor units, or (for `whole_kind`) a whole number of points or
+    sessions, with the owner-facing problem if any."""
+    if whole_kind:
+        return _whole(value, whole_kind, allow_zero=allow_zero)
     if kind_is_percent:
         return _percent(value, allow_zero=allow_zero)
     return _amount(value, currency, allow_zero=allow_zero)
@@ -291,12 +328,14 @@ def _clean_referee(data: RuleData, currency: str, errors: dict) -> dict:
     return values
 
 
-def _clean_reward(data: RuleData, currency: str, errors: dict) -> dict:
+def _clean_reward(data: RuleData, business: Business, errors: dict) -> dict:
     """The referrer's reward and the optional speed bonus (full reward within `fast_days`, a smaller one after)."""
+    currency = business.currency
     values = {
         "reward_kind": data.reward_kind,
         "reward_percent": Decimal(0),
         "reward_amount": 0,
+        "reward_service": None,
         "fast_days": None,
         "slow_reward_percent": None,
         "slow_reward_amount": None,
@@ -308,9 +347,15 @@ def _clean_reward(data: RuleData, currency: str, errors: dict) -> dict:
         if data.fast_days is not None:
             errors["fast_days"] = "A speed bonus needs a reward for the referrer."
         return values
+    if data.reward_kind == RewardKindChoice.SERVICE_CREDIT:
+        service, problem = _clean_reward_service(business, data.reward_service_id)
+        if problem:
+            errors["reward_service"] = problem
+        values["reward_service"] = service
     is_percent = data.reward_kind == RewardKindChoice.COUPON_PERCENT
+    whole_kind = data.reward_kind if data.reward_kind in WHOLE_NUMBER_KINDS else ""
     full_field = "reward_percent" if is_percent else "reward_amount"
-    full, problem = _value(is_percent, data.reward_value, currency)
+    full, problem = _value(is_percent, data.reward_value, currency, whole_kind=whole_kind)
     if problem:
         errors["reward_value"] = problem
     else:
@@ -324,7 +369,7 @@ def _clean_reward(data: RuleData, currency: str, errors: dict) -> dict:
         errors["fast_days"] = f"Choose between {low} and {high} days."
     else:
         values["fast_days"] = data.fast_days
-    slow, problem = _value(is_percent, data.slow_reward_value, currency, allow_zero=True)
+    slow, problem = _value(is_percent, data.slow_reward_value, currency, allow_zero=True, whole_kind=whole_kind)
     if problem:
         errors["slow_reward_value"] = problem
     elif full is not None and slow >= full:
@@ -346,7 +391,7 @@ def _clean_rule(business: Business, data: RuleData) -> tuple[dict, list[Service]
     values = {
         "name": name,
         **_clean_referee(data, business.currency, errors),
-        **_clean_reward(data, business.currency, errors),
+        **_clean_reward(data, business, errors),
     }
     if not errors and data.referee_kind == AmountKind.NONE and data.reward_kind == RewardKindChoice.NONE:
         errors[NON_FIELD_ERRORS] = "This rule gives nothing: choose a discount for the new client or a reward."
@@ -530,11 +575,25 @@ def referee_benefit(rule: ReferralRule, currency: str) -> str:
     return "no discount for the new client"
 
 
+def _points(points: int) -> str:
+    return f"{points:,} point{'s' if points != 1 else ''}"
+
+
 def referrer_benefit(rule: ReferralRule, currency: str) -> str:
     if rule.reward_kind == RewardKindChoice.COUPON_PERCENT:
         full = format_percent(rule.reward_percent)
         slow = format_percent(rule.slow_reward_percent) if rule.slow_reward_percent is not None else None
         text = f"referrer gets a {full} off coupon"
+    elif rule.reward_kind == RewardKindChoice.POINTS:
+        full = _points(rule.reward_amount)
+        slow = _points(rule.slow_reward_amount) if rule.slow_reward_amount is not None else None
+        text = f"referrer gets {full}"
+    elif rule.reward_kind == RewardKindChoice.SERVICE_CREDIT:
+        service = rule.reward_service.name if rule.reward_service else "a deleted service"
+        full = f"{rule.reward_amount} × {service}"
+        slow_sessions = rule.slow_reward_amount
+        slow = None if slow_sessions is None else (f"{slow_sessions} × {service}" if slow_sessions else "nothing")
+        text = f"referrer gets a service credit of {full}"
     elif rule.reward_kind in (RewardKindChoice.COUPON_FIXED, RewardKindChoice.STORE_CREDIT):
         full = format_amount(rule.reward_amount, currency)
         slow = format_amount(rule.slow_reward_amount, currency) if rule.slow_reward_amount is not None else None
@@ -544,7 +603,7 @@ def referrer_benefit(rule: ReferralRule, currency: str) -> str:
         return "no reward for the referrer"
     if rule.fast_days is not None and slow is not None:
         days = f"{rule.fast_days} day{'s' if rule.fast_days != 1 else ''}"
-        later = "nothing" if slow in ("0%", format_amount(0, currency)) else slow
+        later = "nothing" if slow in ("0%", format_amount(0, currency), "0 points") else slow
         text += f" if the friend books within {days}, {later} after"
     return text
 

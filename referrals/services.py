@@ -35,6 +35,8 @@ from rewards.services import (
     coupon_lock_for_use,
     coupon_redeem,
     reward_issue_coupon,
+    reward_issue_points,
+    reward_issue_service_credit,
     reward_issue_store_credit,
 )
 from rewards.services import reward_revoke as reward_revoke_coupon
@@ -51,6 +53,7 @@ from .models import (
     ReferralSource,
     ReferralStatus,
     ReferrerTally,
+    RewardKindChoice,
     RewardMoment,
 )
 from .program import program_get
@@ -361,6 +364,13 @@ def _record_referral(business, program, booking, quote, claim, applied, staff_re
         referral.reward_value = quote.rule.reward_value
         referral.reward_fast_days = quote.rule.fast_days
         referral.reward_slow_value = quote.rule.slow_reward_value
+        referral.reward_service_id = (
+            ReferralRule.objects.filter(business=business, pk=quote.rule.id)
+            .values_list("reward_service_id", flat=True)
+            .first()
+            if quote.rule.reward_kind == RewardKindChoice.SERVICE_CREDIT
+            else None
+        )
     flags = []
     if quote.refusal:
         referral.status, referral.reason = ReferralStatus.INELIGIBLE, str(quote.refusal)
@@ -552,8 +562,19 @@ def _issue_reward(business, program, referral, referrer, actor):
     if spec is None:
         return None
     issue = dict(business=business, client=referrer, referral=referral, valid_days=program.reward_valid_days)
-    if spec.kind == "store_credit":
+    if spec.kind == RewardKindChoice.STORE_CREDIT:
         reward = reward_issue_store_credit(**issue, amount=int(spec.value), actor=actor, is_test=referral.is_test)
+    elif spec.kind == RewardKindChoice.POINTS:
+        reward = reward_issue_points(**issue, points=int(spec.value), actor=actor, is_test=referral.is_test)
+    elif spec.kind == RewardKindChoice.SERVICE_CREDIT:
+        service = Service.objects.filter(business=business, pk=referral.reward_service_id).first()
+        if service is None:
+            # The service was deleted after the friend booked: there is nothing to give a session of.
+            event_record(business=business, kind="reward.skipped", subject=referral, actor=actor, reason="no service")
+            return None
+        reward = reward_issue_service_credit(
+            **issue, service=service, quantity=int(spec.value), actor=actor, is_test=referral.is_test
+        )
     else:
         coupon = (
             CouponSpec(CouponKind.PERCENT, percent=min(spec.value, Decimal(100)))

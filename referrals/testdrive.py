@@ -178,7 +178,7 @@ def _remove_wallets(business: Business, clients: list[int]) -> None:
     points at a row goes before the row (awards before rewards, uses and reversals before the entries)."""
     MilestoneAward.objects.filter(business=business, client_id__in=clients).delete()
     ServiceCreditUse.objects.filter(business=business, credit__client_id__in=clients).delete()
-    Reward.objects.filter(business=business, client_id__in=clients).update(store_credit=None)
+    Reward.objects.filter(business=business, client_id__in=clients).update(store_credit=None, points_entry=None)
     for entries, uses in ((StoreCreditEntry, StoreCreditUse), (PointsEntry, PointsUse)):
         uses.objects.filter(business=business, entry__client_id__in=clients).delete()
         entries.objects.filter(business=business, client_id__in=clients, reverses__isnull=False).delete()

@@ -32,6 +32,7 @@ def _rules(business, program: ReferralProgram) -> list[ReferralRule]:
     """The rules in order, each with its display text and the services an earlier rule already covers."""
     rules = list(
         ReferralRule.objects.filter(business=business, program=program)
+        .select_related("reward_service")
         .order_by("position", "id")
         .prefetch_related(Prefetch("services", queryset=Service.objects.filter(business=business).order_by("name")))
     )

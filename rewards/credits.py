@@ -157,6 +157,35 @@ def service_credit_reverse_use(*, business: Business, use: ServiceCreditUse, act
     return locked
 
 
+@transaction.atomic
+def service_credit_revoke(*, business: Business, credit: ServiceCredit, reason: str = "", actor=None) -> bool:
+    """Take back a credit nobody has used (a referral reward whose booking was cancelled). Locks the credit row, so
+    a use and a revocation at the same moment cannot both win; returns False, changing nothing, if a session of it
+    was used (or is in use). A revoked credit gets `revoked_at` and expires now, so nothing can use it any more.
+    Revoking twice returns True and changes nothing."""
+    if credit.business_id != business.id:
+        raise ValidationError("The credit must belong to this business.")
+    locked = ServiceCredit.objects.select_for_update().get(business=business, pk=credit.pk)
+    if locked.revoked_at is not None:
+        return True
+    if locked.used > 0:
+        return False
+    now = timezone.now()
+    locked.revoked_at = now
+    if locked.expires_at is None or locked.expires_at > now:
+        locked.expires_at = now
+    locked.save(update_fields=["revoked_at", "expires_at"])
+    event_record(
+        business=business,
+        kind="service_credit.revoked",
+        subject=locked,
+        actor=actor,
+        client_id=locked.client_id,
+        reason=(reason or "")[:200],
+    )
+    return True
+
+
 def service_credits_available(*, business: Business, client: Client, service: Service | None = None):
     """The client's credits with a session left and not expired, expiring first first (optionally for one
     service): what staff can use at checkout and the widget can offer."""

@@ -476,6 +476,38 @@ def points_earn_for_payment(*, business: Business, payment: Payment, actor=None)
     return entries
 
 
+@transaction.atomic
+def points_award(
+    *,
+    business: Business,
+    client: Client,
+    points: int,
+    reason: str,
+    referral=None,
+    actor=None,
+    expires_at: datetime | None = None,
+) -> PointsEntry:
+    """Give `client` `points` as an earn entry not tied to a payment (a referrer's reward), optionally expiring.
+    Locks the client's wallet row. Not idempotent on its own: the caller's Reward row is the once-only guard."""
+    _check_client(business, client)
+    _check_value(points, "points")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the points are given."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    return _credit(
+        POINTS,
+        business,
+        client,
+        kind=PointsKind.EARN,
+        delta=points,
+        actor=actor,
+        reason=reason.strip()[:200],
+        referral=referral,
+        expires_at=expires_at,
+    )
+
+
 @dataclass(frozen=True)
 class PointsRedemption:
     entry: PointsEntry

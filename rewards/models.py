@@ -78,6 +78,7 @@ class RewardKind(models.TextChoices):
     COUPON = "coupon", "Coupon"
     STORE_CREDIT = "store_credit", "Store credit"
     SERVICE_CREDIT = "service_credit", "Service credit"
+    POINTS = "points", "Loyalty points"
 
 
 class RewardStatus(models.TextChoices):
@@ -98,6 +99,10 @@ class Reward(models.Model):
     coupon = models.OneToOneField(Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="reward")
     store_credit = models.OneToOneField(
         "StoreCreditEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="reward"
+    )
+    # SET_NULL, not PROTECT: ledger entries are never deleted, except a test drive's, which go before its rewards.
+    points_entry = models.OneToOneField(
+        "PointsEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="reward"
     )
     description = models.CharField(max_length=200)
     status = models.CharField(max_length=8, choices=RewardStatus.choices, default=RewardStatus.ISSUED)
@@ -386,6 +391,9 @@ class ServiceCredit(models.Model):
         Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="service_credit"
     )
     expires_at = models.DateTimeField(null=True, blank=True)
+    # A revoked credit (its referral reward was taken back) also has `expires_at` set to the revocation, so every
+    # reader that skips expired credits skips it too.
+    revoked_at = models.DateTimeField(null=True, blank=True)
     is_test = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -416,6 +424,8 @@ class ServiceCredit(models.Model):
 
     @property
     def display_status(self) -> str:
+        if self.revoked_at is not None:
+            return "Revoked"
         if self.remaining <= 0:
             return "Used"
         if self.is_expired():

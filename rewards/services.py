@@ -1,4 +1,5 @@
-"""Use cases for rewards: issuing a referrer's coupon, redeeming it on a booking, revoking it."""
+"""Use cases for rewards: issuing a referrer's reward (coupon, store credit, loyalty points, service credit),
+redeeming a coupon on a booking, revoking a reward."""
 
 from __future__ import annotations
 
@@ -14,12 +15,22 @@ from django.utils import timezone
 from bookings.models import Booking, DiscountKind
 from bookings.services import DiscountLine
 from businesses.events import event_record
-from businesses.models import Business
+from businesses.models import Business, Service
 from businesses.money import format_money, percent_of
 from clients.models import Client
 
-from .ledger import store_credit_grant, store_credit_reverse
-from .models import Coupon, CouponKind, CouponStatus, Reward, RewardKind, RewardStatus
+from .credits import service_credit_issue, service_credit_revoke
+from .ledger import points_award, points_reverse, store_credit_grant, store_credit_reverse
+from .models import (
+    Coupon,
+    CouponKind,
+    CouponStatus,
+    Reward,
+    RewardKind,
+    RewardStatus,
+    ServiceCredit,
+    ServiceCreditSource,
+)
 
 COUPON_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
@@ -138,23 +149,139 @@ def reward_issue_store_credit(
     return reward
 
 
+def _reward_row(*, business: Business, client: Client, referral, kind: str, description: str, actor, is_test):
+    """The Reward row, written before what it gives: the one-per-referral constraint refuses a second one (None)."""
+    try:
+        with transaction.atomic():
+            return Reward.objects.create(
+                business=business,
+                client=client,
+                referral=referral,
+                kind=kind,
+                description=description[:200],
+                issued_by=actor if getattr(actor, "pk", None) else None,
+                is_test=is_test,
+            )
+    except IntegrityError:
+        return None
+
+
+@transaction.atomic
+def reward_issue_points(
+    *, business: Business, client: Client, referral, points: int, valid_days: int, actor=None, is_test=False
+) -> Reward | None:
+    """Award the referrer `points` loyalty points for `referral`, expiring after `valid_days`. The reward row is
+    written first (one per referral), then the earn entry under the client's wallet lock."""
+    reward = _reward_row(
+        business=business,
+        client=client,
+        referral=referral,
+        kind=RewardKind.POINTS,
+        description=f"{points} loyalty point{'s' if points != 1 else ''}",
+        actor=actor,
+        is_test=is_test,
+    )
+    if reward is None:
+        return None
+    reward.points_entry = points_award(
+        business=business,
+        client=client,
+        points=points,
+        reason="Referral reward",
+        referral=referral,
+        actor=actor,
+        expires_at=timezone.now() + timedelta(days=valid_days),
+    )
+    reward.save(update_fields=["points_entry"])
+    event_record(
+        business=business,
+        kind="reward.issued",
+        subject=reward,
+        actor=actor,
+        client_id=client.pk,
+        referral_id=getattr(referral, "pk", None),
+        points=points,
+    )
+    return reward
+
+
+@transaction.atomic
+def reward_issue_service_credit(
+    *,
+    business: Business,
+    client: Client,
+    referral,
+    service: Service,
+    quantity: int,
+    valid_days: int,
+    actor=None,
+    is_test=False,
+) -> Reward | None:
+    """Put `quantity` prepaid sessions of `service` on the referrer's file for `referral`, expiring after
+    `valid_days`. The reward row is written first (one per referral), then the credit linked to it."""
+    reward = _reward_row(
+        business=business,
+        client=client,
+        referral=referral,
+        kind=RewardKind.SERVICE_CREDIT,
+        description=f"Service credit: {quantity} × {service.name}",
+        actor=actor,
+        is_test=is_test,
+    )
+    if reward is None:
+        return None
+    service_credit_issue(
+        business=business,
+        client=client,
+        service=service,
+        quantity=quantity,
+        source=ServiceCreditSource.RULE,
+        expires_at=timezone.now() + timedelta(days=valid_days),
+        actor=actor,
+        reward=reward,
+        reason="Referral reward",
+        is_test=is_test,
+    )
+    event_record(
+        business=business,
+        kind="reward.issued",
+        subject=reward,
+        actor=actor,
+        client_id=client.pk,
+        referral_id=getattr(referral, "pk", None),
+        service_id=service.pk,
+        quantity=quantity,
+    )
+    return reward
+
+
 @transaction.atomic
 def reward_revoke(*, business: Business, reward: Reward, reason: str, actor=None) -> bool:
-    """Revoke an unused reward; returns False (and keeps it) if its coupon was redeemed or its credit spent.
+    """Revoke an unused reward; returns False (and keeps it) if its coupon was redeemed, its store credit or points
+    (partly) spent or expired, or a session of its service credit used.
 
-    Locks the coupon row, or the wallet row through the ledger, so a use and a revocation at the same moment cannot
-    both win.
+    Locks, in the engine's order, the coupon row, the service credit row, then the wallet row (through the ledger),
+    so a use and a revocation at the same moment cannot both win. Store credit and points are taken back with a
+    reversing ledger entry; a service credit is stamped revoked and expires at once (see service_credit_revoke).
     """
     reward = Reward.objects.select_for_update().get(business=business, pk=reward.pk)
     if reward.status == RewardStatus.REVOKED:
         raise ValidationError("This reward was already revoked.")
     coupon = Coupon.objects.select_for_update().filter(business=business, pk=reward.coupon_id).first()
     kept = coupon is not None and coupon.status == CouponStatus.REDEEMED
+    credit = ServiceCredit.objects.filter(business=business, reward=reward).first()
+    if credit is not None and not kept:
+        kept = not service_credit_revoke(business=business, credit=credit, reason=reason, actor=actor)
     if reward.store_credit_id and not kept:
         try:
             store_credit_reverse(business=business, entry=reward.store_credit, actor=actor, reason=reason)
         except ValidationError:
             kept = True  # part of the credit was spent or has expired
+    if reward.points_entry_id and not kept:
+        try:
+            points_reverse(business=business, entry=reward.points_entry, actor=actor, reason=reason)
+        except ValidationError:
+            kept = True  # some of the points were redeemed or have expired
     if kept:
         event_record(business=business, kind="reward.kept", subject=reward, actor=actor, reason=reason)
         return False

@@ -88,7 +88,7 @@ def test_set_up_the_program_reorder_its_rules_and_take_a_test_drive(studio, owne
     page.get_by_role("radio", name="A percentage off", exact=True).check()
     page.get_by_role("textbox", name="Discount").fill("15")
     page.get_by_role("radio", name="A coupon for an amount off", exact=True).check()
-    page.get_by_role("textbox", name="Coupon value").fill("20")
+    page.get_by_role("textbox", name="Reward value").fill("20")
     page.get_by_label("Name (optional)").fill("Massages")
     shot(page, "rule-form")
     page.get_by_role("button", name="Add rule").click()
@@ -102,7 +102,7 @@ def test_set_up_the_program_reorder_its_rules_and_take_a_test_drive(studio, owne
     page.get_by_role("radio", name="A coupon for a percentage off", exact=True).check()
     # The unit follows the kind chosen.
     expect(page.locator("fieldset", has_text="The referrer earns").locator("[data-unit]").first).to_have_text("%")
-    page.get_by_role("textbox", name="Coupon value").fill("10")
+    page.get_by_role("textbox", name="Reward value").fill("10")
     page.get_by_label("Name (optional)").fill("Classes")
     page.get_by_role("button", name="Add rule").click()
     expect(page.get_by_text("Rule 2 was added.")).to_be_visible()

@@ -224,7 +224,7 @@ def test_rules_are_appended_in_order(in_scope, owner, deep, swedish):
         ({"reward_value": Decimal("-20")}, "reward_value"),
         ({"reward_value": Decimal("1E+999999")}, "reward_value"),
         ({"reward_kind": "coupon_percent", "reward_value": Decimal("101")}, "reward_value"),
-        ({"reward_kind": "points"}, "reward_kind"),
+        ({"reward_kind": "gift_card"}, "reward_kind"),
         ({"name": "x" * 101}, "name"),
     ],
 )

@@ -296,7 +296,7 @@ def test_a_ticked_speed_bonus_needs_its_days(owner_client, business, deep):
         ({"reward_value": "-20"}, "reward_value"),
         ({"reward_value": "1" * 40}, "reward_value"),
         ({"reward_kind": "coupon_percent", "reward_value": "100.5"}, "reward_value"),
-        ({"reward_kind": "points"}, "reward_kind"),
+        ({"reward_kind": "gift_card"}, "reward_kind"),
         ({"speed_bonus": "on", "fast_days": "9999999999999", "slow_reward_value": "5"}, "fast_days"),
         ({"speed_bonus": "on", "fast_days": "7", "slow_reward_value": "25"}, "slow_reward_value"),
         ({"name": "n" * 101}, "name"),
