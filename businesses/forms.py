@@ -65,7 +65,7 @@ class SignupBusinessForm(BusinessFieldsForm):
 class BusinessSettingsForm(forms.ModelForm):
     class Meta:
         model = Business
-        fields = ["name", "country", "currency", "time_zone"]
+        fields = ["name", "country", "currency", "time_zone", "clients_apply_credit_online"]
         help_texts = {
             "currency": "Prices, discounts and rewards are kept in this currency.",
             "time_zone": "Bookings, opening hours and reports use this time zone.",

@@ -66,6 +66,11 @@ class Business(models.Model):
     time_zone = models.CharField(max_length=64, choices=time_zone_choices, default="UTC")
     currency = models.CharField(max_length=3, choices=currency_choices, default="USD")
     country = CountryField(default="US")
+    clients_apply_credit_online = models.BooleanField(
+        "clients can use their store credit when booking online",
+        default=False,
+        help_text="Off: only staff apply store credit, at checkout. Clients always see their balance.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -159,6 +159,14 @@ def test_owner_edits_business_details(owner_client, business):
     assert response.status_code == 302
     business.refresh_from_db()
     assert (business.name, business.currency, business.time_zone) == ("Calm Hands", "EUR", "Europe/Dublin")
+    assert business.clients_apply_credit_online is False  # off by default: only staff apply store credit
+
+
+def test_owner_lets_clients_use_store_credit_online(owner_client, business):
+    details = {"name": business.name, "country": "GB", "currency": "GBP", "time_zone": "Europe/London"}
+    owner_client.post(f"/b/{business.slug}/settings/", {**details, "clients_apply_credit_online": "on"})
+    business.refresh_from_db()
+    assert business.clients_apply_credit_online is True
 
 
 def test_bad_business_details_are_refused(owner_client, business):
