@@ -14,5 +14,5 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 @admin.register(Autopilot)
 class AutopilotAdmin(admin.ModelAdmin):
-    list_display = ("business", "kind", "enabled", "delay_minutes", "updated_at")
+    list_display = ("business", "kind", "enabled", "delay_minutes", "days_before", "updated_at")
     raw_id_fields = ("business",)

@@ -29,7 +29,7 @@ from .wording import DEFAULTS
 logger = logging.getLogger(__name__)
 
 
-def _date(business: Business, moment) -> str:
+def local_date(business: Business, moment) -> str:
     if moment is None:
         return ""
     return dateformat.format(timezone.localtime(moment, ZoneInfo(business.time_zone)), "j F Y")
@@ -46,13 +46,13 @@ def thank_you_variables(*, business: Business, referral: Referral, reward: Rewar
         "referral_count": tally.successful_referrals if tally else 1,
         "reward": coupon_label(coupon) if coupon else (reward.description if reward else ""),
         "coupon_code": coupon.code if coupon else "",
-        "expires_on": _date(business, coupon.expires_at) if coupon else "",
+        "expires_on": local_date(business, coupon.expires_at) if coupon else "",
         "business_name": business.name,
         "referral_link": link_for(code_for_client(business=business, client=referrer)),
     }
 
 
-def _render_or_default(kind: str, subject: str, body: str, variables: Variables) -> Rendered:
+def render_or_default(kind: str, subject: str, body: str, variables: Variables) -> Rendered:
     """The owner's wording; if it cannot render, the default wording, so a broken template never blocks the
     change that triggered it (the confirmation of a booking)."""
     try:
@@ -82,7 +82,7 @@ def on_referral_confirmed(event: DomainEvent) -> None:
         business=business,
         key=f"thank-you:referral:{referral.pk}",
         template=AutopilotKind.REFERRAL_THANK_YOU,
-        content=_render_or_default(autopilot.kind, autopilot.subject, autopilot.body, variables),
+        content=render_or_default(autopilot.kind, autopilot.subject, autopilot.body, variables),
         client=referral.referrer,
         send_after=timezone.now() + timedelta(minutes=autopilot.delay_minutes),
     )

@@ -75,10 +75,12 @@ class OutboxMessage(models.Model):
 
 class AutopilotKind(models.TextChoices):
     REFERRAL_THANK_YOU = "referral_thank_you", "Referral Thank You"
+    REWARD_EXPIRING = "reward_expiring", "Reward expiring"
 
 
 TEMPLATE_NAMES = {
     AutopilotKind.REFERRAL_THANK_YOU: "Referral Thank You",
+    AutopilotKind.REWARD_EXPIRING: "Reward expiring",
     "reward_revoked": "Reward revoked",
 }
 
@@ -92,6 +94,8 @@ class Autopilot(models.Model):
     kind = models.CharField(max_length=30, choices=AutopilotKind.choices)
     enabled = models.BooleanField(default=True)
     delay_minutes = models.PositiveIntegerField(default=0, help_text="Minutes after the trigger; 0 sends at once.")
+    # For reminders ahead of a date (Reward expiring): how many days before it the message goes out.
+    days_before = models.PositiveSmallIntegerField(default=7)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     updated_at = models.DateTimeField(default=timezone.now)

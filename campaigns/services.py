@@ -126,31 +126,37 @@ def autopilot_get(*, business: Business, kind: str) -> Autopilot:
 
 @transaction.atomic
 def autopilot_save(
-    *, business: Business, kind: str, enabled: bool, delay_minutes: int, subject: str, body: str
+    *,
+    business: Business,
+    kind: str,
+    enabled: bool,
+    subject: str,
+    body: str,
+    delay_minutes: int | None = None,
+    days_before: int | None = None,
 ) -> Autopilot:
-    """Save an autopilot's settings. Refuses (ValidationError by field) a template that does not compile."""
+    """Save an autopilot's settings (a timing left as None keeps its current value). Refuses (ValidationError by
+    field) a template that does not compile and a timing out of range."""
     errors: dict[str, list[str]] = {}
     for field, source in (("subject", subject), ("body", body)):
         try:
-            sandbox.check(source, sample_variables(business))
+            sandbox.check(source, sample_variables(business, kind))
         except sandbox.TemplateSyntaxError as exc:
             errors[field] = [str(exc)]
-    if delay_minutes < 0 or delay_minutes > MAX_DELAY_MINUTES:
+    if delay_minutes is not None and not 0 <= delay_minutes <= MAX_DELAY_MINUTES:
         errors["delay_minutes"] = [f"Choose between 0 and {MAX_DELAY_MINUTES} minutes (30 days)."]
+    if days_before is not None and not MIN_DAYS_BEFORE <= days_before <= MAX_DAYS_BEFORE:
+        errors["days_before"] = [f"Choose between {MIN_DAYS_BEFORE} and {MAX_DAYS_BEFORE} days."]
     if errors:
         raise ValidationError(errors)
-    autopilot, _ = Autopilot.objects.update_or_create(
-        business=business,
-        kind=kind,
-        defaults={
-            "enabled": enabled,
-            "delay_minutes": delay_minutes,
-            "subject": subject,
-            "body": body,
-            "updated_at": timezone.now(),
-        },
-    )
+    defaults: dict[str, object] = {"enabled": enabled, "subject": subject, "body": body, "updated_at": timezone.now()}
+    if delay_minutes is not None:
+        defaults["delay_minutes"] = delay_minutes
+    if days_before is not None:
+        defaults["days_before"] = days_before
+    autopilot, _ = Autopilot.objects.update_or_create(business=business, kind=kind, defaults=defaults)
     return autopilot
 
 
 MAX_DELAY_MINUTES = int(timedelta(days=30).total_seconds() // 60)
+MIN_DAYS_BEFORE, MAX_DAYS_BEFORE = 1, 60

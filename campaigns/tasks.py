@@ -26,3 +26,12 @@ def outbox_sweep() -> int:
     for business_id, message_id in due:
         deliver_message.delay(business_id, message_id)
     return len(due)
+
+
+@app.task(name="campaigns.remind_expiring", acks_late=True)
+def remind_expiring() -> int:
+    """Periodic (beat, daily): remind clients of coupons, store credit and points about to expire unused, per
+    business with the Reward expiring autopilot on. Idempotent per item, so a rerun sends nothing twice."""
+    from .expiring import remind_expiring_all
+
+    return remind_expiring_all()

@@ -9,4 +9,5 @@ urlpatterns = [
     path("outbox/<int:message_id>/", views.message_detail, name="message"),
     path("outbox/<int:message_id>/resend/", views.message_resend, name="message_resend"),
     path("autopilots/thank-you/", views.thank_you, name="thank_you"),
+    path("autopilots/reward-expiring/", views.reward_expiring, name="reward_expiring"),
 ]

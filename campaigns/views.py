@@ -1,4 +1,4 @@
-"""The Outbox (what was sent, to whom, and what failed) and the Referral Thank You autopilot's settings."""
+"""The Outbox (what was sent, to whom, and what failed) and the autopilots' settings."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from clients.params import parse_id
 from referrals_saas.tenancy import business_view
 
 from . import sandbox, selectors, services
-from .forms import ThankYouForm
+from .forms import RewardExpiringForm, ThankYouForm
 from .models import AutopilotKind, MessageStatus, OutboxMessage
-from .wording import THANK_YOU_VARIABLES, sample_variables
+from .wording import VARIABLES, sample_variables
 
 
 @business_view
@@ -30,6 +30,7 @@ def index(request):
         "statuses": MessageStatus.choices,
         "active_section": "campaigns",
         "thank_you": services.autopilot_get(business=request.business, kind=AutopilotKind.REFERRAL_THANK_YOU),
+        "reward_expiring": services.autopilot_get(business=request.business, kind=AutopilotKind.REWARD_EXPIRING),
     }
     if request.htmx and request.GET.get("before"):
         return render(request, "campaigns/outbox.html#rows", context)
@@ -66,39 +67,69 @@ def message_resend(request, message_id: int):
     return redirect("campaigns:message", business_slug=request.business.slug, message_id=message.pk)
 
 
-@business_view(owner_only=True)
-def thank_you(request):
-    """Settings of the Referral Thank You, with a preview on sample data. "Preview" renders without saving."""
-    business = request.business
-    autopilot = services.autopilot_get(business=business, kind=AutopilotKind.REFERRAL_THANK_YOU)
+# Per autopilot: its form, its timing field, and what its page says.
+SETTINGS_PAGES = {
+    AutopilotKind.REFERRAL_THANK_YOU: {
+        "form": ThankYouForm,
+        "timing": "delay_minutes",
+        "url": "campaigns:thank_you",
+        "saved": "The Referral Thank You is saved.",
+        "intro": (
+            "When a referral is confirmed, the referrer gets this e-mail: who booked (first name only), how many "
+            "friends they have sent, and the reward they earned. It is a transactional message, so it goes to every "
+            "referrer with an e-mail address, whether or not they agreed to marketing e-mail."
+        ),
+    },
+    AutopilotKind.REWARD_EXPIRING: {
+        "form": RewardExpiringForm,
+        "timing": "days_before",
+        "url": "campaigns:reward_expiring",
+        "saved": "The Reward expiring reminder is saved.",
+        "intro": (
+            "A few days before a client's coupon, store credit or points expire unused, they get this reminder: "
+            "one e-mail for each coupon, each grant of store credit and each batch of points, sent once. It is a "
+            "transactional message, so it goes whether or not the client agreed to marketing e-mail."
+        ),
+    },
+}
+
+
+def _autopilot_settings(request, kind: str):
+    """Settings of one autopilot, with a preview on sample data. "Preview" renders without saving."""
+    business, page = request.business, SETTINGS_PAGES[kind]
+    autopilot = services.autopilot_get(business=business, kind=kind)
+    timing = page["timing"]
     initial = {
         "enabled": autopilot.enabled,
-        "delay_minutes": autopilot.delay_minutes,
+        timing: getattr(autopilot, timing),
         "subject": autopilot.subject,
         "body": autopilot.body,
     }
-    form = ThankYouForm(request.POST or None, initial=initial)
+    form = page["form"](request.POST or None, initial=initial)
     previewing = request.method == "POST" and request.POST.get("action") == "preview"
     status = 200
     if request.method == "POST":
         if form.is_valid() and not previewing:
             try:
-                services.autopilot_save(business=business, kind=AutopilotKind.REFERRAL_THANK_YOU, **form.cleaned_data)
+                services.autopilot_save(business=business, kind=kind, **form.cleaned_data)
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
-                messages.success(request, "The Referral Thank You is saved.")
-                return redirect("campaigns:thank_you", business_slug=business.slug)
+                messages.success(request, page["saved"])
+                return redirect(page["url"], business_slug=business.slug)
         if form.errors:
             status = 400
-    preview, preview_errors = _preview(request.POST if request.method == "POST" else initial, business)
+    preview, preview_errors = _preview(request.POST if request.method == "POST" else initial, business, kind)
     if previewing and preview_errors:
         status = 400
     context = {
         "form": form,
+        "timing_field": form[timing],
+        "title": AutopilotKind(kind).label,
+        "intro": page["intro"],
         "preview": preview,
         "preview_errors": preview_errors,
-        "variables": list(THANK_YOU_VARIABLES),
+        "variables": list(VARIABLES[kind]),
         "active_section": "campaigns",
     }
     if request.htmx and previewing:
@@ -106,9 +137,19 @@ def thank_you(request):
     return render(request, "campaigns/autopilot.html", context, status=status)
 
 
-def _preview(data, business) -> tuple[sandbox.Rendered | None, list[str]]:
+@business_view(owner_only=True)
+def thank_you(request):
+    return _autopilot_settings(request, AutopilotKind.REFERRAL_THANK_YOU)
+
+
+@business_view(owner_only=True)
+def reward_expiring(request):
+    return _autopilot_settings(request, AutopilotKind.REWARD_EXPIRING)
+
+
+def _preview(data, business, kind: str) -> tuple[sandbox.Rendered | None, list[str]]:
     subject, body = str(data.get("subject", "")), str(data.get("body", ""))
-    errors, sample = [], sample_variables(business)
+    errors, sample = [], sample_variables(business, kind)
     for label, source in (("Subject", subject), ("Message", body)):
         try:
             sandbox.check(source, sample)

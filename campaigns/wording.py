@@ -22,7 +22,24 @@ See you soon,
 {{ business_name }}
 """
 
-DEFAULTS: dict[str, tuple[str, str]] = {AutopilotKind.REFERRAL_THANK_YOU: (THANK_YOU_SUBJECT, THANK_YOU_BODY)}
+EXPIRING_SUBJECT = "Your reward from {{ business_name }} expires on {{ expires_on }}"
+EXPIRING_BODY = """Hi {{ first_name }},
+
+A reminder from {{ business_name }}: you still have {{ reward }}, which you can use until {{ expires_on }}\
+{% if days_left == 1 %} (that is tomorrow){% elif days_left > 1 %} (in {{ days_left }} days){% endif %}.
+{% if coupon_code %}
+Use the code {{ coupon_code }} when you book before then.
+{% else %}
+Book your next visit before then and it comes off the price.
+{% endif %}
+See you soon,
+{{ business_name }}
+"""
+
+DEFAULTS: dict[str, tuple[str, str]] = {
+    AutopilotKind.REFERRAL_THANK_YOU: (THANK_YOU_SUBJECT, THANK_YOU_BODY),
+    AutopilotKind.REWARD_EXPIRING: (EXPIRING_SUBJECT, EXPIRING_BODY),
+}
 
 # What an owner may write in a thank-you, with what the preview shows for it.
 THANK_YOU_VARIABLES: dict[str, str | int] = {
@@ -37,5 +54,22 @@ THANK_YOU_VARIABLES: dict[str, str | int] = {
 }
 
 
-def sample_variables(business: Business | None = None) -> Variables:
-    return {**THANK_YOU_VARIABLES, "business_name": business.name if business else "Bright Smile Studio"}
+# What an owner may write in a Reward expiring reminder. `reward` says what expires: "£20.00 of store credit",
+# "the coupon THX-… (£20.00 off)", "250 points worth £12.50".
+EXPIRING_VARIABLES: dict[str, str | int] = {
+    "first_name": "Anna",
+    "reward": "the coupon THX-ABCD-EFGH (£20.00 off)",
+    "coupon_code": "THX-ABCD-EFGH",
+    "expires_on": "1 June 2026",
+    "days_left": 7,
+    "business_name": "",
+}
+
+VARIABLES: dict[str, dict[str, str | int]] = {
+    AutopilotKind.REFERRAL_THANK_YOU: THANK_YOU_VARIABLES,
+    AutopilotKind.REWARD_EXPIRING: EXPIRING_VARIABLES,
+}
+
+
+def sample_variables(business: Business | None = None, kind: str = AutopilotKind.REFERRAL_THANK_YOU) -> Variables:
+    return {**VARIABLES[kind], "business_name": business.name if business else "Bright Smile Studio"}

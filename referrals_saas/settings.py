@@ -153,6 +153,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "rewards-expire-due": {"task": "rewards.expire_due", "schedule": 3600.0},
     # Outbox messages that are due but have no task (delayed, or lost to a broker outage or a crash) are sent.
     "campaigns-outbox-sweep": {"task": "campaigns.outbox_sweep", "schedule": 60.0},
+    # Clients are reminded of coupons, store credit and points about to expire unused (once per item).
+    "campaigns-remind-expiring": {"task": "campaigns.remind_expiring", "schedule": 86400.0},
 }
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------------------

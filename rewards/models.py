@@ -59,7 +59,15 @@ class Coupon(models.Model):
                 name="coupon_redeemed_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["business", "client", "status"], name="coupon_business_client")]
+        indexes = [
+            models.Index(fields=["business", "client", "status"], name="coupon_business_client"),
+            # The daily "reward expiring" reminder reads active coupons by expiry.
+            models.Index(
+                fields=["business", "expires_at"],
+                condition=models.Q(status="active", is_test=False, expires_at__isnull=False),
+                name="coupon_business_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code
