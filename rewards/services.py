@@ -80,31 +80,21 @@ def reward_issue_coupon(
 ) -> Reward | None:
     """Issue the referrer's coupon for `referral`. At most one reward per referral (unique constraint): a second
     call, concurrent or not, returns None and issues nothing."""
-    coupon = coupon_issue(business=business, client=client, spec=spec, valid_days=valid_days, is_test=is_test)
-    try:
-        with transaction.atomic():
-            reward = Reward.objects.create(
-                business=business,
-                client=client,
-                referral=referral,
-                kind=RewardKind.COUPON,
-                coupon=coupon,
-                description=f"Coupon {coupon.code}: {coupon_label(coupon)}",
-                issued_by=actor if getattr(actor, "pk", None) else None,
-                is_test=is_test,
-            )
-    except IntegrityError:
-        coupon.delete()
-        return None
-    event_record(
+    reward = _reward_row(
         business=business,
-        kind="reward.issued",
-        subject=reward,
+        client=client,
+        referral=referral,
+        kind=RewardKind.COUPON,
+        description="Coupon",
         actor=actor,
-        client_id=client.pk,
-        referral_id=getattr(referral, "pk", None),
-        coupon_code=coupon.code,
+        is_test=is_test,
     )
+    if reward is None:
+        return None
+    coupon = coupon_issue(business=business, client=client, spec=spec, valid_days=valid_days, is_test=is_test)
+    reward.coupon, reward.description = coupon, f"Coupon {coupon.code}: {coupon_label(coupon)}"
+    reward.save(update_fields=["coupon", "description"])
+    _issued(reward, actor, coupon_code=coupon.code)
     return reward
 
 
@@ -114,18 +104,16 @@ def reward_issue_store_credit(
 ) -> Reward | None:
     """Grant the referrer store credit for `referral`, expiring after `valid_days`. The reward row is written
     first, so the one-per-referral constraint refuses a second grant before any credit moves."""
-    try:
-        with transaction.atomic():
-            reward = Reward.objects.create(
-                business=business,
-                client=client,
-                referral=referral,
-                kind=RewardKind.STORE_CREDIT,
-                description=f"{format_money(amount, business.currency)} of store credit",
-                issued_by=actor if getattr(actor, "pk", None) else None,
-                is_test=is_test,
-            )
-    except IntegrityError:
+    reward = _reward_row(
+        business=business,
+        client=client,
+        referral=referral,
+        kind=RewardKind.STORE_CREDIT,
+        description=f"{format_money(amount, business.currency)} of store credit",
+        actor=actor,
+        is_test=is_test,
+    )
+    if reward is None:
         return None
     reward.store_credit = store_credit_grant(
         business=business,
@@ -137,16 +125,21 @@ def reward_issue_store_credit(
         referral=referral,
     )
     reward.save(update_fields=["store_credit"])
+    _issued(reward, actor, store_credit=amount)
+    return reward
+
+
+def _issued(reward: Reward, actor, **what) -> None:
+    """The `reward.issued` event the autopilots and webhooks listen to, with what the reward gives."""
     event_record(
-        business=business,
+        business=reward.business,
         kind="reward.issued",
         subject=reward,
         actor=actor,
-        client_id=client.pk,
-        referral_id=getattr(referral, "pk", None),
-        store_credit=amount,
+        client_id=reward.client_id,
+        referral_id=reward.referral_id,
+        **what,
     )
-    return reward
 
 
 def _reward_row(*, business: Business, client: Client, referral, kind: str, description: str, actor, is_test):
@@ -193,15 +186,7 @@ def reward_issue_points(
         expires_at=timezone.now() + timedelta(days=valid_days),
     )
     reward.save(update_fields=["points_entry"])
-    event_record(
-        business=business,
-        kind="reward.issued",
-        subject=reward,
-        actor=actor,
-        client_id=client.pk,
-        referral_id=getattr(referral, "pk", None),
-        points=points,
-    )
+    _issued(reward, actor, points=points)
     return reward
 
 
@@ -242,16 +227,7 @@ def reward_issue_service_credit(
         reason="Referral reward",
         is_test=is_test,
     )
-    event_record(
-        business=business,
-        kind="reward.issued",
-        subject=reward,
-        actor=actor,
-        client_id=client.pk,
-        referral_id=getattr(referral, "pk", None),
-        service_id=service.pk,
-        quantity=quantity,
-    )
+    _issued(reward, actor, service_id=service.pk, quantity=quantity)
     return reward
 
 
