@@ -59,7 +59,12 @@ BOARD_COLUMNS = (
         (ReferralStatus.REJECTED, ReferralStatus.INELIGIBLE),
         "Rejected after review, or refused when the booking was made.",
     ),
-    Column("cancelled", "Cancelled", (ReferralStatus.CANCELLED,), "The referred booking was cancelled or the new client did not show up."),
+    Column(
+        "cancelled",
+        "Cancelled",
+        (ReferralStatus.CANCELLED,),
+        "The referred booking was cancelled or the new client did not show up.",
+    ),
 )
 COLUMNS_BY_KEY = {column.key: column for column in BOARD_COLUMNS}
 
