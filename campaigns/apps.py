@@ -8,8 +8,9 @@ class CampaignsConfig(AppConfig):
         from clients.privacy import register_erasure_delete
 
         from .autopilots import subscribe_autopilots
-        from .models import OutboxMessage
+        from .models import OutboxMessage, Suppression
 
         subscribe_autopilots()
         # Messages are a copy of what was said to the person: they go with an erased client.
         register_erasure_delete(OutboxMessage)
+        register_erasure_delete(Suppression)

@@ -14,9 +14,10 @@ from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
 from businesses.models import Business, DomainEvent
+from businesses.money import format_money
 from clients.models import Client
 from referrals.codes import code_for_client, link_for
-from referrals.models import Referral, ReferrerTally
+from referrals.models import Referral, ReferralStatus, ReferrerTally
 from rewards.models import Reward
 from rewards.services import coupon_label
 
@@ -118,8 +119,45 @@ def on_reward_revoked(event: DomainEvent) -> None:
     )
 
 
+def on_referral_created(event: DomainEvent) -> None:
+    """Welcome: a referred new client who books hears who recommended them and the discount they got
+    (transactional). Only a live referral (pending or flagged) made with a booking; never a test drive."""
+    if event.payload.get("status") not in (ReferralStatus.PENDING, ReferralStatus.FLAGGED):
+        return
+    business = event.business
+    autopilot = autopilot_get(business=business, kind=AutopilotKind.WELCOME)
+    if not autopilot.enabled:
+        return
+    referral = (
+        Referral.objects.select_related("referrer", "referee").filter(business=business, pk=event.subject_id).first()
+    )
+    if referral is None or referral.booking_id is None or referral.is_test:
+        return
+    variables: Variables = {
+        "first_name": referral.referee.first_name,
+        "referrer_first_name": referral.referrer.first_name,
+        "discount": f"{format_money(referral.referee_discount, business.currency)} off"
+        if referral.referee_discount
+        else "",
+        "business_name": business.name,
+    }
+    outbox_enqueue(
+        business=business,
+        key=f"welcome:referral:{referral.pk}",
+        template=AutopilotKind.WELCOME,
+        content=render_or_default(autopilot.kind, autopilot.subject, autopilot.body, variables),
+        client=referral.referee,
+        send_after=timezone.now() + timedelta(minutes=autopilot.delay_minutes),
+    )
+
+
 def subscribe_autopilots() -> None:
     from businesses.events import subscribe
 
     subscribe("referral.confirmed", on_referral_confirmed)
     subscribe("reward.revoked", on_reward_revoked)
+    subscribe("referral.created", on_referral_created)
+
+    from .encourage import on_booking_completed
+
+    subscribe("booking.completed", on_booking_completed)

@@ -26,6 +26,7 @@ from django_scopes import scopes_disabled
 from businesses.models import Business, Membership, Role
 
 from .models import MessageStatus, OutboxMessage
+from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
@@ -62,19 +63,33 @@ def sender_for(business: Business) -> tuple[str, list[str]]:
 
 
 def email_for(business: Business, message: OutboxMessage) -> EmailMultiAlternatives:
+    """The e-mail of an outbox message. Marketing carries the client's unsubscribe link in its footer and the
+    List-Unsubscribe headers (RFC 2369, and RFC 8058 one-click); transactional messages carry neither."""
     from_email, reply_to = sender_for(business)
+    headers = {"X-Outbox-Id": f"{business.pk}-{message.pk}"}
+    body, unsubscribe = message.body_text, ""
+    if message.marketing and message.client_id:
+        unsubscribe = unsubscribe_url(business_id=business.pk, client_id=message.client_id, channel=message.channel)
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        body = render_to_string("emails/unsubscribe_footer.txt", {"body": body, "unsubscribe_url": unsubscribe})
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.body_text,
+        body=body,
         from_email=from_email,
         to=[message.to_address],
         reply_to=reply_to,
-        headers={"X-Outbox-Id": f"{business.pk}-{message.pk}"},
+        headers=headers,
     )
     if message.body_html:
         html = render_to_string(
-            "emails/message.html",
-            {"body": mark_safe(message.body_html), "business_name": business.name, "subject": message.subject},
+            "emails/marketing.html" if unsubscribe else "emails/message.html",
+            {
+                "body": mark_safe(message.body_html),
+                "business_name": business.name,
+                "subject": message.subject,
+                "unsubscribe_url": unsubscribe,
+            },
         )
         email.attach_alternative(html, "text/html")
     return email
@@ -93,7 +108,13 @@ def outbox_deliver(*, business: Business, message_id: int, now: datetime | None 
     )
     if not claimed:
         return Delivery("skipped")
-    message = OutboxMessage.objects.get(business=business, pk=message_id)
+    message = OutboxMessage.objects.select_related("client").get(business=business, pk=message_id)
+    if message.marketing and (message.client is None or not message.client.email_consent):
+        # Consent withdrawn while a delayed marketing message waited: it is not sent.
+        OutboxMessage.objects.filter(business=business, pk=message.pk).update(
+            status=MessageStatus.SUPPRESSED, suppressed_reason="No consent to marketing e-mail.", claimed_until=None
+        )
+        return Delivery("skipped")
     try:
         email_for(business, message).send()
     except Exception as exc:  # any backend or network error: recorded on the row and retried

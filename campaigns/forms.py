@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .services import MAX_DAYS_BEFORE, MAX_DELAY_MINUTES, MIN_DAYS_BEFORE
+from .services import MAX_DAYS_BEFORE, MAX_DELAY_MINUTES, MAX_FREQUENCY_DAYS, MIN_DAYS_BEFORE, MIN_FREQUENCY_DAYS
 
 
 class ThankYouForm(forms.Form):
@@ -27,3 +27,38 @@ class RewardExpiringForm(forms.Form):
     )
     subject = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}))
+
+
+class EncourageForm(forms.Form):
+    enabled = forms.BooleanField(label="Send Encourage Referrals", required=False)
+    delay_days = forms.IntegerField(
+        label="Send it this many days after a completed visit",
+        min_value=0,
+        max_value=MAX_DELAY_MINUTES // (24 * 60),
+        help_text="0 sends it as soon as the visit is marked completed.",
+    )
+    frequency_days = forms.IntegerField(
+        label="At most once per client every (days)",
+        min_value=MIN_FREQUENCY_DAYS,
+        max_value=MAX_FREQUENCY_DAYS,
+    )
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}))
+
+    def clean(self):
+        data = super().clean()
+        if "delay_days" in data:
+            data["delay_minutes"] = data.pop("delay_days") * 24 * 60
+        return data
+
+
+class WelcomeForm(forms.Form):
+    enabled = forms.BooleanField(label="Send the Welcome", required=False)
+    delay_minutes = forms.IntegerField(
+        label="Send it after (minutes)",
+        min_value=0,
+        max_value=MAX_DELAY_MINUTES,
+        help_text="0 sends it as soon as the referred friend books.",
+    )
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))

@@ -76,11 +76,15 @@ class OutboxMessage(models.Model):
 class AutopilotKind(models.TextChoices):
     REFERRAL_THANK_YOU = "referral_thank_you", "Referral Thank You"
     REWARD_EXPIRING = "reward_expiring", "Reward expiring"
+    ENCOURAGE_REFERRALS = "encourage_referrals", "Encourage Referrals"
+    WELCOME = "welcome", "Welcome"
 
 
 TEMPLATE_NAMES = {
     AutopilotKind.REFERRAL_THANK_YOU: "Referral Thank You",
     AutopilotKind.REWARD_EXPIRING: "Reward expiring",
+    AutopilotKind.ENCOURAGE_REFERRALS: "Encourage Referrals",
+    AutopilotKind.WELCOME: "Welcome",
     "reward_revoked": "Reward revoked",
 }
 
@@ -96,6 +100,8 @@ class Autopilot(models.Model):
     delay_minutes = models.PositiveIntegerField(default=0, help_text="Minutes after the trigger; 0 sends at once.")
     # For reminders ahead of a date (Reward expiring): how many days before it the message goes out.
     days_before = models.PositiveSmallIntegerField(default=7)
+    # For marketing nudges (Encourage Referrals): at most one per client in this many days.
+    frequency_days = models.PositiveSmallIntegerField(default=60)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     updated_at = models.DateTimeField(default=timezone.now)
@@ -107,3 +113,26 @@ class Autopilot(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class Suppression(models.Model):
+    """A client asked for no more marketing on a channel (the unsubscribe link, or one-click from the mail app).
+
+    The record of the request; what stops marketing is the client's withdrawn consent, which the same service
+    changes. One row per client and channel: a second click keeps the first time."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="suppressions")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    reason = models.CharField(max_length=50)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "client", "channel"], name="suppression_unique_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} suppressed ({self.reason})"

@@ -10,11 +10,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from businesses.events import event_record
 from businesses.models import Business
 from clients.models import Client
 
 from . import sandbox
-from .models import Autopilot, Channel, MessageStatus, OutboxMessage
+from .models import Autopilot, Channel, MessageStatus, OutboxMessage, Suppression
 from .sandbox import Rendered
 from .wording import DEFAULTS, sample_variables
 
@@ -121,7 +122,7 @@ def autopilot_get(*, business: Business, kind: str) -> Autopilot:
     if found is not None:
         return found
     subject, body = DEFAULTS[kind]
-    return Autopilot(business=business, kind=kind, subject=subject, body=body)
+    return Autopilot(business=business, kind=kind, subject=subject, body=body, **TIMING_DEFAULTS.get(kind, {}))
 
 
 @transaction.atomic
@@ -134,6 +135,7 @@ def autopilot_save(
     body: str,
     delay_minutes: int | None = None,
     days_before: int | None = None,
+    frequency_days: int | None = None,
 ) -> Autopilot:
     """Save an autopilot's settings (a timing left as None keeps its current value). Refuses (ValidationError by
     field) a template that does not compile and a timing out of range."""
@@ -147,6 +149,8 @@ def autopilot_save(
         errors["delay_minutes"] = [f"Choose between 0 and {MAX_DELAY_MINUTES} minutes (30 days)."]
     if days_before is not None and not MIN_DAYS_BEFORE <= days_before <= MAX_DAYS_BEFORE:
         errors["days_before"] = [f"Choose between {MIN_DAYS_BEFORE} and {MAX_DAYS_BEFORE} days."]
+    if frequency_days is not None and not MIN_FREQUENCY_DAYS <= frequency_days <= MAX_FREQUENCY_DAYS:
+        errors["frequency_days"] = [f"Choose between {MIN_FREQUENCY_DAYS} and {MAX_FREQUENCY_DAYS} days."]
     if errors:
         raise ValidationError(errors)
     defaults: dict[str, object] = {"enabled": enabled, "subject": subject, "body": body, "updated_at": timezone.now()}
@@ -154,9 +158,44 @@ def autopilot_save(
         defaults["delay_minutes"] = delay_minutes
     if days_before is not None:
         defaults["days_before"] = days_before
-    autopilot, _ = Autopilot.objects.update_or_create(business=business, kind=kind, defaults=defaults)
+    if frequency_days is not None:
+        defaults["frequency_days"] = frequency_days
+    # A first save keeps the kind's own timing defaults for what it does not set.
+    autopilot, _ = Autopilot.objects.update_or_create(
+        business=business, kind=kind, defaults=defaults, create_defaults={**TIMING_DEFAULTS.get(kind, {}), **defaults}
+    )
     return autopilot
+
+
+@transaction.atomic
+def client_unsubscribe(
+    *, business: Business, client: Client, channel: str = Channel.EMAIL, reason: str = "unsubscribe_link"
+) -> Suppression:
+    """The client withdraws marketing consent on `channel`: consent off with the time it changed (clients has no
+    consent-only service, so the same two fields client_update keeps), a Suppression row, a DomainEvent for the
+    audit trail, and the marketing still queued for them suppressed. Idempotent: a second call changes nothing."""
+    if channel != Channel.EMAIL:
+        raise ValidationError("Only e-mail can be unsubscribed.")
+    now = timezone.now()
+    locked = Client.objects.select_for_update().get(business=business, pk=client.pk)
+    changed = Client.objects.filter(business=business, pk=locked.pk, email_consent=True).update(
+        email_consent=False, email_consent_changed_at=now
+    )
+    suppression, created = Suppression.objects.get_or_create(
+        business=business, client=locked, channel=channel, defaults={"reason": reason, "created_at": now}
+    )
+    OutboxMessage.objects.filter(business=business, client=locked, marketing=True, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SUPPRESSED, suppressed_reason="The client unsubscribed."
+    )
+    if changed or created:
+        event_record(business=business, kind="client.unsubscribed", subject=locked, channel=channel, reason=reason)
+    return suppression
 
 
 MAX_DELAY_MINUTES = int(timedelta(days=30).total_seconds() // 60)
 MIN_DAYS_BEFORE, MAX_DAYS_BEFORE = 1, 60
+MIN_FREQUENCY_DAYS, MAX_FREQUENCY_DAYS = 1, 365
+# Settings a kind starts with when they differ from the model's defaults.
+TIMING_DEFAULTS: dict[str, dict[str, int | bool]] = {
+    "encourage_referrals": {"delay_minutes": 2 * 24 * 60, "frequency_days": 60},
+}

@@ -10,4 +10,6 @@ urlpatterns = [
     path("outbox/<int:message_id>/resend/", views.message_resend, name="message_resend"),
     path("autopilots/thank-you/", views.thank_you, name="thank_you"),
     path("autopilots/reward-expiring/", views.reward_expiring, name="reward_expiring"),
+    path("autopilots/encourage-referrals/", views.encourage, name="encourage"),
+    path("autopilots/welcome/", views.welcome, name="welcome"),
 ]

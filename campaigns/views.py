@@ -12,7 +12,7 @@ from clients.params import parse_id
 from referrals_saas.tenancy import business_view
 
 from . import sandbox, selectors, services
-from .forms import RewardExpiringForm, ThankYouForm
+from .forms import EncourageForm, RewardExpiringForm, ThankYouForm, WelcomeForm
 from .models import AutopilotKind, MessageStatus, OutboxMessage
 from .wording import VARIABLES, sample_variables
 
@@ -31,6 +31,8 @@ def index(request):
         "active_section": "campaigns",
         "thank_you": services.autopilot_get(business=request.business, kind=AutopilotKind.REFERRAL_THANK_YOU),
         "reward_expiring": services.autopilot_get(business=request.business, kind=AutopilotKind.REWARD_EXPIRING),
+        "encourage": services.autopilot_get(business=request.business, kind=AutopilotKind.ENCOURAGE_REFERRALS),
+        "welcome": services.autopilot_get(business=request.business, kind=AutopilotKind.WELCOME),
     }
     if request.htmx and request.GET.get("before"):
         return render(request, "campaigns/outbox.html#rows", context)
@@ -71,7 +73,7 @@ def message_resend(request, message_id: int):
 SETTINGS_PAGES = {
     AutopilotKind.REFERRAL_THANK_YOU: {
         "form": ThankYouForm,
-        "timing": "delay_minutes",
+        "timing": ("delay_minutes",),
         "url": "campaigns:thank_you",
         "saved": "The Referral Thank You is saved.",
         "intro": (
@@ -82,7 +84,7 @@ SETTINGS_PAGES = {
     },
     AutopilotKind.REWARD_EXPIRING: {
         "form": RewardExpiringForm,
-        "timing": "days_before",
+        "timing": ("days_before",),
         "url": "campaigns:reward_expiring",
         "saved": "The Reward expiring reminder is saved.",
         "intro": (
@@ -91,17 +93,45 @@ SETTINGS_PAGES = {
             "transactional message, so it goes whether or not the client agreed to marketing e-mail."
         ),
     },
+    AutopilotKind.ENCOURAGE_REFERRALS: {
+        "form": EncourageForm,
+        "timing": ("delay_days", "frequency_days"),
+        "url": "campaigns:encourage",
+        "saved": "Encourage Referrals is saved.",
+        "intro": (
+            "A while after a completed visit, the client gets this e-mail with their own referral link, links to "
+            "share it by e-mail, text, WhatsApp, Facebook and X, and what your program offers. It is a marketing "
+            "message: it only goes to clients who agreed to marketing e-mail, carries an unsubscribe link, and goes "
+            "to each client at most once in the number of days you choose."
+        ),
+    },
+    AutopilotKind.WELCOME: {
+        "form": WelcomeForm,
+        "timing": ("delay_minutes",),
+        "url": "campaigns:welcome",
+        "saved": "The Welcome is saved.",
+        "intro": (
+            "When a new client books through a friend's referral, they get this welcome: who recommended them "
+            "(first name only) and the discount they got. It is a transactional message, so it goes whether or "
+            "not they agreed to marketing e-mail."
+        ),
+    },
 }
+
+
+def _timing_value(autopilot, field: str) -> int:
+    if field == "delay_days":
+        return autopilot.delay_minutes // (24 * 60)
+    return getattr(autopilot, field)
 
 
 def _autopilot_settings(request, kind: str):
     """Settings of one autopilot, with a preview on sample data. "Preview" renders without saving."""
     business, page = request.business, SETTINGS_PAGES[kind]
     autopilot = services.autopilot_get(business=business, kind=kind)
-    timing = page["timing"]
     initial = {
         "enabled": autopilot.enabled,
-        timing: getattr(autopilot, timing),
+        **{field: _timing_value(autopilot, field) for field in page["timing"]},
         "subject": autopilot.subject,
         "body": autopilot.body,
     }
@@ -124,7 +154,7 @@ def _autopilot_settings(request, kind: str):
         status = 400
     context = {
         "form": form,
-        "timing_field": form[timing],
+        "timing_fields": [form[field] for field in page["timing"]],
         "title": AutopilotKind(kind).label,
         "intro": page["intro"],
         "preview": preview,
@@ -145,6 +175,16 @@ def thank_you(request):
 @business_view(owner_only=True)
 def reward_expiring(request):
     return _autopilot_settings(request, AutopilotKind.REWARD_EXPIRING)
+
+
+@business_view(owner_only=True)
+def encourage(request):
+    return _autopilot_settings(request, AutopilotKind.ENCOURAGE_REFERRALS)
+
+
+@business_view(owner_only=True)
+def welcome(request):
+    return _autopilot_settings(request, AutopilotKind.WELCOME)
 
 
 def _preview(data, business, kind: str) -> tuple[sandbox.Rendered | None, list[str]]:

@@ -36,9 +36,43 @@ See you soon,
 {{ business_name }}
 """
 
+ENCOURAGE_SUBJECT = "Know someone who would like {{ business_name }}?"
+ENCOURAGE_BODY = """Hi {{ first_name }},
+
+Thank you for visiting {{ business_name }}! If you enjoyed it, a friend might too.
+{% if offer %}
+Our referral program: {{ offer }}.
+{% endif %}
+Your personal link: {{ referral_link }}
+
+Share it in one tap:
+E-mail: {{ share_email }}
+Text message: {{ share_sms }}
+WhatsApp: {{ share_whatsapp }}
+Facebook: {{ share_facebook }}
+X: {{ share_x }}
+
+See you soon,
+{{ business_name }}
+"""
+
+WELCOME_SUBJECT = "Welcome to {{ business_name }}, {{ first_name }}!"
+WELCOME_BODY = """Hi {{ first_name }},
+
+Welcome to {{ business_name }}! {% if referrer_first_name %}{{ referrer_first_name }} recommended us, and we are \
+glad they did.{% endif %}
+{% if discount %}
+As a friend of {{ referrer_first_name|default:"one of our clients" }}, you get {{ discount }} your first visit.
+{% endif %}
+We look forward to seeing you,
+{{ business_name }}
+"""
+
 DEFAULTS: dict[str, tuple[str, str]] = {
     AutopilotKind.REFERRAL_THANK_YOU: (THANK_YOU_SUBJECT, THANK_YOU_BODY),
     AutopilotKind.REWARD_EXPIRING: (EXPIRING_SUBJECT, EXPIRING_BODY),
+    AutopilotKind.ENCOURAGE_REFERRALS: (ENCOURAGE_SUBJECT, ENCOURAGE_BODY),
+    AutopilotKind.WELCOME: (WELCOME_SUBJECT, WELCOME_BODY),
 }
 
 # What an owner may write in a thank-you, with what the preview shows for it.
@@ -65,9 +99,35 @@ EXPIRING_VARIABLES: dict[str, str | int] = {
     "business_name": "",
 }
 
+# What an owner may write in Encourage Referrals: the client's link, ready-made share links (URL-encoded) and what
+# the program offers (empty when the program is off).
+_SAMPLE_LINK = "https://example.com/r/ANNA1234"
+_SAMPLE_SHARE = "I%20recommend%20Bright%20Smile%20Studio%3A%20https%3A%2F%2Fexample.com%2Fr%2FANNA1234"
+ENCOURAGE_VARIABLES: dict[str, str | int] = {
+    "first_name": "Anna",
+    "business_name": "",
+    "referral_link": _SAMPLE_LINK,
+    "offer": "Deep tissue massage: new client 15% off · referrer gets a £20.00 coupon",
+    "share_email": f"mailto:?subject=Bright%20Smile%20Studio&body={_SAMPLE_SHARE}",
+    "share_sms": f"sms:?body={_SAMPLE_SHARE}",
+    "share_whatsapp": f"https://wa.me/?text={_SAMPLE_SHARE}",
+    "share_facebook": "https://www.facebook.com/sharer/sharer.php?u=https%3A%2F%2Fexample.com%2Fr%2FANNA1234",
+    "share_x": f"https://x.com/intent/post?text={_SAMPLE_SHARE}",
+}
+
+# What an owner may write in the Welcome of a referred new client.
+WELCOME_VARIABLES: dict[str, str | int] = {
+    "first_name": "Bob",
+    "referrer_first_name": "Anna",
+    "discount": "£15.00 off",
+    "business_name": "",
+}
+
 VARIABLES: dict[str, dict[str, str | int]] = {
     AutopilotKind.REFERRAL_THANK_YOU: THANK_YOU_VARIABLES,
     AutopilotKind.REWARD_EXPIRING: EXPIRING_VARIABLES,
+    AutopilotKind.ENCOURAGE_REFERRALS: ENCOURAGE_VARIABLES,
+    AutopilotKind.WELCOME: WELCOME_VARIABLES,
 }
 
 

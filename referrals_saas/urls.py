@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from businesses import views as business_views
+from campaigns import views_public as campaign_views_public
 from referrals import views_public as referral_views_public
 
 from . import views
@@ -27,6 +28,8 @@ urlpatterns = [
     path("r/<str:code>", referral_views_public.click, name="referral_click"),
     path("r/<str:code>/", referral_views_public.click),
     path("w/<slug:business_slug>/", include("widgets.urls_public")),
+    # Public: the one-click unsubscribe link of marketing e-mail (a signed token, no login).
+    path("u/<str:token>/", campaign_views_public.unsubscribe, name="unsubscribe"),
     path("dashboard/", views.dashboard_home, name="dashboard_home"),
     path("businesses/new/", business_views.business_new, name="business_new"),
     path("invitations/<str:token>/", business_views.invitation_accept, name="invitation_accept"),

@@ -25,6 +25,7 @@ PUBLIC_PREFIXES = (
     "healthz",
     "r/",
     "w/",
+    "u/",
     "dashboard/",
     "businesses/new/",
     "invitations/",

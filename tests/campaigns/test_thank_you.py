@@ -70,24 +70,28 @@ def test_a_rolled_back_confirmation_leaves_no_thank_you(in_scope, program, massa
     booking = referred_booking(in_scope, anna, massage)
     with pytest.raises(RuntimeError), transaction.atomic():
         confirm(in_scope, booking)
-        assert OutboxMessage.objects.count() == 1
+        assert OutboxMessage.objects.filter(template=AutopilotKind.REFERRAL_THANK_YOU).count() == 1
         raise RuntimeError("the request failed after the confirmation")
-    assert not OutboxMessage.objects.exists() and not Reward.objects.exists()
+    assert (
+        not OutboxMessage.objects.filter(template=AutopilotKind.REFERRAL_THANK_YOU).exists()
+        and not Reward.objects.exists()
+    )
 
 
 def test_a_switched_off_thank_you_writes_nothing(in_scope, program, massage, anna):
     autopilot(in_scope, enabled=False)
     confirm(in_scope, referred_booking(in_scope, anna, massage))
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(template=AutopilotKind.REFERRAL_THANK_YOU).exists()
 
 
 def test_a_delay_holds_the_thank_you_for_the_sweep(
     in_scope, program, massage, anna, django_capture_on_commit_callbacks
 ):
     autopilot(in_scope, delay_minutes=90)
+    Autopilot.objects.create(business=in_scope, kind=AutopilotKind.WELCOME, enabled=False)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         confirm(in_scope, referred_booking(in_scope, anna, massage))
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(template=AutopilotKind.REFERRAL_THANK_YOU)
     assert message.status == MessageStatus.QUEUED and message.dispatched_at is None
     assert message.send_after > timezone.now() + timedelta(minutes=89)
     assert not [c for c in callbacks if c.__name__ == "deliver_after_commit"]
@@ -98,7 +102,7 @@ def test_the_owners_wording_is_used_and_names_are_escaped_in_html(in_scope, prog
         in_scope, subject="Cheers {{ referrer_first_name }}", body="{{ friend_first_name }} booked. {{ nothing }}!"
     )
     confirm(in_scope, referred_booking(in_scope, anna, massage, "<b>Bo</b>", email="bo@outlook.com"))
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(template=AutopilotKind.REFERRAL_THANK_YOU)
     assert message.subject == "Cheers Anna"
     assert message.body_text == "<b>Bo</b> booked. !\n"
     assert "&lt;b&gt;Bo&lt;/b&gt; booked." in message.body_html and "<b>" not in message.body_html
@@ -110,7 +114,7 @@ def test_a_template_that_fails_to_render_falls_back_to_the_default_and_confirms(
     booking = referred_booking(in_scope, anna, massage)
     confirm(in_scope, booking)
     assert Referral.objects.get(booking=booking).status == "confirmed"
-    assert OutboxMessage.objects.get().body_text.startswith("Hi Anna,")
+    assert OutboxMessage.objects.get(template=AutopilotKind.REFERRAL_THANK_YOU).body_text.startswith("Hi Anna,")
 
 
 def test_the_test_drive_thank_you_is_written_but_suppressed(in_scope, program, owner, mailoutbox):
@@ -147,4 +151,5 @@ def test_erasing_a_client_deletes_their_messages(in_scope, program, massage, ann
 
     enqueue(in_scope, other, key="carl")
     client_erase(business=in_scope, client=anna, actor=owner)
-    assert list(OutboxMessage.objects.values_list("client", flat=True)) == [other.pk]
+    kept = OutboxMessage.objects.exclude(template=AutopilotKind.WELCOME)  # the friend's welcome is theirs to keep
+    assert list(kept.values_list("client", flat=True)) == [other.pk]
