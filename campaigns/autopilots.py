@@ -18,7 +18,8 @@ from businesses.money import format_money
 from clients.models import Client
 from referrals.codes import code_for_client, link_for
 from referrals.models import Referral, ReferralStatus, ReferrerTally
-from rewards.models import Reward
+from rewards.milestones import milestone_reward_label
+from rewards.models import Milestone, Reward
 from rewards.services import coupon_label
 
 from . import sandbox
@@ -151,12 +152,44 @@ def on_referral_created(event: DomainEvent) -> None:
     )
 
 
+def on_milestone_reached(event: DomainEvent) -> None:
+    """Milestone reached: the referrer hears which milestone they reached and what it gave them (transactional)."""
+    business = event.business
+    autopilot = autopilot_get(business=business, kind=AutopilotKind.MILESTONE_REACHED)
+    if not autopilot.enabled:
+        return
+    client = Client.objects.filter(business=business, pk=event.payload.get("client_id")).first()
+    reward = (
+        Reward.objects.select_related("coupon").filter(business=business, pk=event.payload.get("reward_id")).first()
+    )
+    if client is None or reward is None:
+        return
+    coupon = reward.coupon
+    milestone = Milestone.objects.filter(business=business, pk=event.payload.get("milestone_id")).first()
+    variables: Variables = {
+        "first_name": client.first_name,
+        "referral_count": event.payload.get("successful_referrals") or event.payload.get("threshold") or 0,
+        "reward": milestone_reward_label(milestone, business.currency) if milestone else reward.description,
+        "coupon_code": coupon.code if coupon else "",
+        "business_name": business.name,
+    }
+    outbox_enqueue(
+        business=business,
+        key=f"milestone:{event.subject_id}",
+        template=AutopilotKind.MILESTONE_REACHED,
+        content=render_or_default(autopilot.kind, autopilot.subject, autopilot.body, variables),
+        client=client,
+        send_after=timezone.now() + timedelta(minutes=autopilot.delay_minutes),
+    )
+
+
 def subscribe_autopilots() -> None:
     from businesses.events import subscribe
 
     subscribe("referral.confirmed", on_referral_confirmed)
     subscribe("reward.revoked", on_reward_revoked)
     subscribe("referral.created", on_referral_created)
+    subscribe("milestone.reached", on_milestone_reached)
 
     from .encourage import on_booking_completed
 

@@ -78,6 +78,7 @@ class AutopilotKind(models.TextChoices):
     REWARD_EXPIRING = "reward_expiring", "Reward expiring"
     ENCOURAGE_REFERRALS = "encourage_referrals", "Encourage Referrals"
     WELCOME = "welcome", "Welcome"
+    MILESTONE_REACHED = "milestone_reached", "Milestone reached"
 
 
 TEMPLATE_NAMES = {
@@ -86,6 +87,7 @@ TEMPLATE_NAMES = {
     AutopilotKind.ENCOURAGE_REFERRALS: "Encourage Referrals",
     AutopilotKind.WELCOME: "Welcome",
     "reward_revoked": "Reward revoked",
+    AutopilotKind.MILESTONE_REACHED: "Milestone reached",
 }
 
 

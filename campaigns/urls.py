@@ -12,4 +12,5 @@ urlpatterns = [
     path("autopilots/reward-expiring/", views.reward_expiring, name="reward_expiring"),
     path("autopilots/encourage-referrals/", views.encourage, name="encourage"),
     path("autopilots/welcome/", views.welcome, name="welcome"),
+    path("autopilots/milestone-reached/", views.milestone_reached, name="milestone_reached"),
 ]

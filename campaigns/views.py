@@ -33,6 +33,7 @@ def index(request):
         "reward_expiring": services.autopilot_get(business=request.business, kind=AutopilotKind.REWARD_EXPIRING),
         "encourage": services.autopilot_get(business=request.business, kind=AutopilotKind.ENCOURAGE_REFERRALS),
         "welcome": services.autopilot_get(business=request.business, kind=AutopilotKind.WELCOME),
+        "milestone": services.autopilot_get(business=request.business, kind=AutopilotKind.MILESTONE_REACHED),
     }
     if request.htmx and request.GET.get("before"):
         return render(request, "campaigns/outbox.html#rows", context)
@@ -116,6 +117,16 @@ SETTINGS_PAGES = {
             "not they agreed to marketing e-mail."
         ),
     },
+    AutopilotKind.MILESTONE_REACHED: {
+        "form": WelcomeForm,
+        "timing": ("delay_minutes",),
+        "url": "campaigns:milestone_reached",
+        "saved": "Milestone reached is saved.",
+        "intro": (
+            "When a referrer reaches one of your milestones, they get this message with what it earned them. It "
+            "is a transactional message, so it goes whether or not they agreed to marketing e-mail."
+        ),
+    },
 }
 
 
@@ -185,6 +196,11 @@ def encourage(request):
 @business_view(owner_only=True)
 def welcome(request):
     return _autopilot_settings(request, AutopilotKind.WELCOME)
+
+
+@business_view(owner_only=True)
+def milestone_reached(request):
+    return _autopilot_settings(request, AutopilotKind.MILESTONE_REACHED)
 
 
 def _preview(data, business, kind: str) -> tuple[sandbox.Rendered | None, list[str]]:

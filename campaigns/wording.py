@@ -68,11 +68,21 @@ We look forward to seeing you,
 {{ business_name }}
 """
 
+MILESTONE_SUBJECT = "{{ referral_count }} friends referred: thank you, {{ first_name }}!"
+MILESTONE_BODY = """Hi {{ first_name }},
+
+You have now sent {{ referral_count }} friends to {{ business_name }}. To celebrate, here is {{ reward }}.
+{% if coupon_code %}Use the code {{ coupon_code }} when you book.{% endif %}
+Thank you for spreading the word,
+{{ business_name }}
+"""
+
 DEFAULTS: dict[str, tuple[str, str]] = {
     AutopilotKind.REFERRAL_THANK_YOU: (THANK_YOU_SUBJECT, THANK_YOU_BODY),
     AutopilotKind.REWARD_EXPIRING: (EXPIRING_SUBJECT, EXPIRING_BODY),
     AutopilotKind.ENCOURAGE_REFERRALS: (ENCOURAGE_SUBJECT, ENCOURAGE_BODY),
     AutopilotKind.WELCOME: (WELCOME_SUBJECT, WELCOME_BODY),
+    AutopilotKind.MILESTONE_REACHED: (MILESTONE_SUBJECT, MILESTONE_BODY),
 }
 
 # What an owner may write in a thank-you, with what the preview shows for it.
@@ -123,11 +133,21 @@ WELCOME_VARIABLES: dict[str, str | int] = {
     "business_name": "",
 }
 
+# What an owner may write when a referrer reaches a milestone.
+MILESTONE_VARIABLES: dict[str, str | int] = {
+    "first_name": "Anna",
+    "referral_count": 5,
+    "reward": "£20.00 of store credit",
+    "coupon_code": "",
+    "business_name": "",
+}
+
 VARIABLES: dict[str, dict[str, str | int]] = {
     AutopilotKind.REFERRAL_THANK_YOU: THANK_YOU_VARIABLES,
     AutopilotKind.REWARD_EXPIRING: EXPIRING_VARIABLES,
     AutopilotKind.ENCOURAGE_REFERRALS: ENCOURAGE_VARIABLES,
     AutopilotKind.WELCOME: WELCOME_VARIABLES,
+    AutopilotKind.MILESTONE_REACHED: MILESTONE_VARIABLES,
 }
 
 

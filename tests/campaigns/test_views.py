@@ -35,7 +35,7 @@ def test_the_outbox_lists_messages_newest_first_with_a_status_filter(
 ):
     with scope(business=business):
         enqueue(business, to_address="zoe@example.com", key="newer")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = owner_client.get(url("index", business))
     page = response.content.decode()
     assert response.status_code == 200
