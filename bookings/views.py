@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from businesses.forms import add_errors
-from businesses.models import Service
+from businesses.models import DomainEvent, Service
 from clients.identity import display_phone
 from clients.models import Client
 from clients.params import clamp_day, day_in_range, parse_id
@@ -278,6 +278,12 @@ def _detail_context(request, booking: Booking, **extra) -> dict:
         "discounts": discounts,
         "referral": Referral.objects.filter(business=booking.business, booking=booking)
         .select_related("referrer")
+        .first(),
+        # A code that was refused without a referral row (unknown, retired, the client's own): say why.
+        "referral_refused": DomainEvent.objects.filter(
+            business=booking.business, kind="referral.refused", subject_type="bookings.Booking", subject_id=booking.pk
+        )
+        .values_list("payload__reason", flat=True)
         .first(),
         "events": list(booking.events.all()),
         "client_phone": display_phone(booking.client.phone),

@@ -145,3 +145,10 @@ def test_the_owner_gives_a_new_code_and_retires_the_old_one(owner_client, staff,
     response = owner_client.post(reverse("referrals:code_retire", args=[business.slug, anna.pk, new.pk]), follow=True)
     assert "cannot be retired" in response.content.decode()
     assert code_resolve(business=business, raw=new.code) is not None
+
+
+def test_the_booking_page_says_why_a_typed_code_was_not_applied(staff_client, business, in_scope, program, massage):
+    staff_client.post(new_booking_url(business), form(massage, referral_code="NOPE1234"))
+    booking = Booking.objects.get()
+    page = staff_client.get(reverse("bookings:detail", args=[business.slug, booking.pk])).content.decode()
+    assert "A referral code was given but not applied: This referral code does not exist" in page
