@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from businesses.models import Business, Service
 from clients.models import Client, Source
-from clients.params import DAY_RANGE_ERROR, day_in_range
+from clients.params import checked_day
 from clients.selectors import client_search
 from clients.services import ClientData
 
@@ -27,13 +27,6 @@ class TimeInput(forms.TimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%H:%M")
-
-
-def _checked_day(value):
-    """A DateField's value, refused outside the range where the schedule's day arithmetic cannot overflow."""
-    if value is not None and not day_in_range(value):
-        raise forms.ValidationError(DAY_RANGE_ERROR, code="out_of_range")
-    return value
 
 
 class BookingFilterForm(forms.Form):
@@ -57,10 +50,10 @@ class BookingFilterForm(forms.Form):
         self.fields["service"].queryset = Service.objects.filter(business=business).order_by("-is_active", "name")
 
     def clean_date_from(self):
-        return _checked_day(self.cleaned_data.get("date_from"))
+        return checked_day(self.cleaned_data.get("date_from"))
 
     def clean_date_to(self):
-        return _checked_day(self.cleaned_data.get("date_to"))
+        return checked_day(self.cleaned_data.get("date_to"))
 
     def filters(self) -> BookingFilters:
         # cleaned_data keeps the fields that did parse, so one bad date does not drop the other filters.
@@ -139,7 +132,7 @@ class BookingForm(forms.Form):
         self.suggestions: list[Client] = []
 
     def clean_date(self):
-        return _checked_day(self.cleaned_data.get("date"))
+        return checked_day(self.cleaned_data.get("date"))
 
     def clean(self):
         data = super().clean()

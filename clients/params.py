@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from django.core.exceptions import ValidationError
+
 # Primary keys are bigints; anything larger cannot name a row.
 MAX_ID = 2**63 - 1
 _ASCII_NUMBER = re.compile(r"[0-9]{1,19}")
@@ -36,6 +38,13 @@ def parse_id(raw: object) -> int | None:
 
 def day_in_range(day: date) -> bool:
     return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def checked_day(day: date | None) -> date | None:
+    """A form's date, refused (ValidationError) outside the range where day arithmetic cannot overflow."""
+    if day is not None and not day_in_range(day):
+        raise ValidationError(DAY_RANGE_ERROR, code="out_of_range")
+    return day
 
 
 def clamp_day(day: date) -> date:

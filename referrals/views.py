@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from businesses.money import from_minor
 from clients.identity import display_phone
-from clients.params import DAY_RANGE_ERROR, day_in_range
+from clients.params import checked_day
 from clients.spreadsheet import safe_cell
 from referrals_saas.tenancy import business_view
 
@@ -36,12 +36,6 @@ def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def _day_in_range(value):
-    if value is not None and not day_in_range(value):
-        raise ValidationError(DAY_RANGE_ERROR)
-    return value
-
-
 class BoardFilterForm(forms.Form):
     q = forms.CharField(label="Client", required=False, max_length=100, strip=True)
     date_from = forms.DateField(label="Made from", required=False, widget=_date_input())
@@ -49,10 +43,10 @@ class BoardFilterForm(forms.Form):
     test = forms.BooleanField(label="Show test records", required=False)
 
     def clean_date_from(self):
-        return _day_in_range(self.cleaned_data.get("date_from"))
+        return checked_day(self.cleaned_data.get("date_from"))
 
     def clean_date_to(self):
-        return _day_in_range(self.cleaned_data.get("date_to"))
+        return checked_day(self.cleaned_data.get("date_to"))
 
     def clean(self):
         cleaned = super().clean()
@@ -80,10 +74,10 @@ class LeaderboardForm(forms.Form):
     date_to = forms.DateField(label="To", required=False, widget=_date_input())
 
     def clean_date_from(self):
-        return _day_in_range(self.cleaned_data.get("date_from"))
+        return checked_day(self.cleaned_data.get("date_from"))
 
     def clean_date_to(self):
-        return _day_in_range(self.cleaned_data.get("date_to"))
+        return checked_day(self.cleaned_data.get("date_to"))
 
     def clean(self):
         cleaned = super().clean()

@@ -5,16 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.shortcuts import render
 
-from clients.params import DAY_RANGE_ERROR, day_in_range
+from clients.params import checked_day
 from referrals_saas.tenancy import business_view
 
 from .selectors import STATES, RewardFilters, rewards_overview
-
-
-def _day(value):
-    if value is not None and not day_in_range(value):
-        raise forms.ValidationError(DAY_RANGE_ERROR)
-    return value
 
 
 class RewardFilterForm(forms.Form):
@@ -24,10 +18,10 @@ class RewardFilterForm(forms.Form):
     issued_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean_issued_from(self):
-        return _day(self.cleaned_data.get("issued_from"))
+        return checked_day(self.cleaned_data.get("issued_from"))
 
     def clean_issued_to(self):
-        return _day(self.cleaned_data.get("issued_to"))
+        return checked_day(self.cleaned_data.get("issued_to"))
 
     def filters(self) -> RewardFilters:
         data = self.cleaned_data
