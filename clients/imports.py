@@ -462,7 +462,9 @@ def import_jobs_resume_stale(*, now: datetime | None = None) -> list[int]:
             .values_list("pk", "business_id", "updated_at", "resume_count")[:STALE_BATCH]
         )
         for pk, business_id, updated_at, resume_count in stale:
-            claimed = ImportJob.objects.filter(pk=pk, status__in=UNFINISHED, updated_at=updated_at).update(
+            claimed = ImportJob.objects.filter(
+                business_id=business_id, pk=pk, status__in=UNFINISHED, updated_at=updated_at
+            ).update(
                 updated_at=now, resume_count=F("resume_count") + 1
             )
             if not claimed:

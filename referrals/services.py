@@ -161,6 +161,7 @@ def referral_quote(
     phone: str = "",
     now: datetime | None = None,
     test_drive: bool = False,
+    program: ReferralProgram | None = None,
 ) -> Quote:
     """Decide a claim for a booking of `service` by `referee` (or, before the client exists, by the e-mail and
     phone they typed). Reads only; the widget's summary and the booking itself both use it. A test drive runs
@@ -179,7 +180,7 @@ def referral_quote(
     phone = referee.phone if referee else phone
     if referee is None and email:
         referee = Client.objects.filter(business=business, email_canonical=email).first()
-    program = program_get(business=business)
+    program = program or program_get(business=business)
     program_rules = rules_for(business)
     rule = rules.match_rule(program_rules, service.pk)
     # A click time from the future is a forged or skewed one: it counts as a click made now.
@@ -303,11 +304,14 @@ def booking_create_with_referral(
         # A code or a name given at booking replaces what staff noted before; nothing is referred twice.
         _close(staff_referral, ReferralStatus.CANCELLED, "Replaced by the referral given at booking.")
         staff_referral = None
-    program = program_get(business=business)
+    # Read once, and only for a booking that carries a referral: a plain booking never touches the program.
+    program = None if claim.is_empty else program_get(business=business)
     quote = (
         None
-        if claim.is_empty
-        else referral_quote(business=business, service=service, claim=claim, referee=client, test_drive=is_test)
+        if program is None
+        else referral_quote(
+            business=business, service=service, claim=claim, referee=client, test_drive=is_test, program=program
+        )
     )
     referral_line = None
     if quote is not None and quote.discount:
@@ -321,7 +325,7 @@ def booking_create_with_referral(
         )
     coupon = coupon_lock_for_use(business=business, code=coupon_code, client=client) if coupon_code.strip() else None
     others = [coupon_discount_line(coupon, service.price)] if coupon else []
-    lines = _combine(referral_line, others, program.combination_mode)
+    lines = _combine(referral_line, others, program.combination_mode if program else rules.CombinationMode.STACK)
     booking = booking_create(
         business=business,
         client=client,
@@ -492,12 +496,13 @@ _SATISFIES = {
 def referral_reward_moment(*, business: Business, booking: Booking, moment: str, actor=None) -> Referral | None:
     """A referred booking reached `moment`. If that is the program's reward moment, confirm the referral (or, if
     it is flagged, remember that the reward is due). Locks the referral row: concurrent calls confirm once."""
+    # Most bookings carry no referral: answer them with one indexed read, before reading (or creating) the program.
+    if not Referral.objects.filter(business=business, booking=booking).exists():
+        return None
     program = program_get(business=business)
     if program.reward_moment not in _SATISFIES[moment]:
         return None
     referral = Referral.objects.select_for_update().filter(business=business, booking=booking).first()
-    if referral is None:
-        return None
     if referral.status == ReferralStatus.FLAGGED and not referral.reward_due:
         referral.reward_due = True
         referral.save(update_fields=["reward_due"])
