@@ -28,6 +28,7 @@ urlpatterns = [
     path("r/<str:code>", referral_views_public.click, name="referral_click"),
     path("r/<str:code>/", referral_views_public.click),
     path("w/<slug:business_slug>/", include("widgets.urls_public")),
+    path("", include("widgets.urls_root")),
     # Public: the one-click unsubscribe link of marketing e-mail (a signed token, no login).
     path("u/<str:token>/", campaign_views_public.unsubscribe, name="unsubscribe"),
     path("dashboard/", views.dashboard_home, name="dashboard_home"),
