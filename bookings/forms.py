@@ -123,6 +123,12 @@ class BookingForm(forms.Form):
         max_length=30,
         help_text="A coupon the client earned, e.g. THX-ABCD-EFGH. It can be used once.",
     )
+    promotion_code = forms.CharField(
+        label="Promotion code",
+        required=False,
+        max_length=30,
+        help_text="A promotion the business runs, e.g. SPRING20: checked for its dates, services and audience.",
+    )
 
     def __init__(self, *args, business: Business, **kwargs):
         super().__init__(*args, **kwargs)

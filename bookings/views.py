@@ -187,6 +187,7 @@ def booking_new(request):
                 client=form.client_data() if new_client else form.chosen_client,
                 claim=ReferralClaim(code=data["referral_code"], source=ReferralSource.CODE),
                 coupon_code=data["coupon_code"],
+                promotion_code=data["promotion_code"],
                 **fields,
             )
         except ValidationError as error:

@@ -23,7 +23,8 @@ from rewards.models import Milestone, Reward
 from rewards.services import coupon_label
 
 from . import sandbox
-from .models import AutopilotKind
+from .models import AutopilotKind, Promotion
+from .promotions import promotion_is_running, promotion_variables
 from .sandbox import Rendered, Variables
 from .services import autopilot_get, outbox_enqueue
 from .wording import DEFAULTS
@@ -37,8 +38,11 @@ def local_date(business: Business, moment) -> str:
     return dateformat.format(timezone.localtime(moment, ZoneInfo(business.time_zone)), "j F Y")
 
 
-def thank_you_variables(*, business: Business, referral: Referral, reward: Reward | None) -> Variables:
-    """The thank-you's variables for a confirmed referral: plain strings and numbers, first names only."""
+def thank_you_variables(
+    *, business: Business, referral: Referral, reward: Reward | None, promotion: Promotion | None = None
+) -> Variables:
+    """The thank-you's variables for a confirmed referral: plain strings and numbers, first names only. An
+    attached promotion still running adds its name, offer and link."""
     referrer, referee = referral.referrer, referral.referee
     tally = ReferrerTally.objects.filter(business=business, client_id=referrer.pk).first()
     coupon = reward.coupon if reward is not None and reward.status == "issued" else None
@@ -51,6 +55,7 @@ def thank_you_variables(*, business: Business, referral: Referral, reward: Rewar
         "expires_on": local_date(business, coupon.expires_at) if coupon else "",
         "business_name": business.name,
         "referral_link": link_for(code_for_client(business=business, client=referrer)),
+        **promotion_variables(promotion if promotion is not None and promotion_is_running(promotion) else None),
     }
 
 
@@ -79,7 +84,7 @@ def on_referral_confirmed(event: DomainEvent) -> None:
     reward = (
         Reward.objects.select_related("coupon").filter(business=business, pk=reward_id).first() if reward_id else None
     )
-    variables = thank_you_variables(business=business, referral=referral, reward=reward)
+    variables = thank_you_variables(business=business, referral=referral, reward=reward, promotion=autopilot.promotion)
     outbox_enqueue(
         business=business,
         key=f"thank-you:referral:{referral.pk}",

@@ -10,10 +10,12 @@ with a lease that runs out; the sweep sends it again.
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
+from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -25,7 +27,7 @@ from django_scopes import scopes_disabled
 
 from businesses.models import Business, Membership, Role
 
-from .models import MessageStatus, OutboxMessage
+from .models import MessageStatus, MessagingSettings, OutboxMessage
 from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
@@ -49,9 +51,13 @@ class Delivery:
 
 
 def sender_for(business: Business) -> tuple[str, list[str]]:
-    """ "Business name <platform address>" (only the platform's domain is ours to send from), replying to the
-    owner."""
+    """ "Sender name <platform address>" (only the platform's domain is ours to send from), replying to the address
+    the business chose, else its owner. The name defaults to the business's."""
     address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    chosen = MessagingSettings.objects.filter(business=business).first()
+    name = (chosen.sender_name if chosen else "") or business.name
+    if chosen is not None and chosen.reply_to:
+        return formataddr((name, address)), [chosen.reply_to]
     owner = (
         Membership.objects.filter(business=business, role=Role.OWNER)
         .select_related("user")
@@ -59,7 +65,7 @@ def sender_for(business: Business) -> tuple[str, list[str]]:
         .first()
     )
     reply_to = [owner.user.email] if owner is not None and owner.user.email else []
-    return formataddr((business.name, address)), reply_to
+    return formataddr((name, address)), reply_to
 
 
 def email_for(business: Business, message: OutboxMessage) -> EmailMultiAlternatives:
@@ -129,12 +135,27 @@ def outbox_deliver(*, business: Business, message_id: int, now: datetime | None 
     return Delivery("sent")
 
 
+# SMTP codes of a refusal that is about our own set-up (authentication), not the message: worth retrying once fixed.
+_SMTP_SETUP_CODES = frozenset({530, 534, 535})
+
+
+def is_permanent(exc: Exception) -> bool:
+    """True when the provider refused this message for good (an unknown mailbox, an address it will not take):
+    sending it again would fail the same way, so it fails at once instead of after every retry."""
+    if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress | smtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600 and exc.smtp_code not in _SMTP_SETUP_CODES
+    return False
+
+
 def _failed(business: Business, message: OutboxMessage, exc: Exception, now: datetime) -> Delivery:
     attempts = message.attempts + 1
-    error = f"{type(exc).__name__}: {exc}"[:500]
+    permanent = is_permanent(exc)
+    error = f"{'Refused for good: ' if permanent else ''}{type(exc).__name__}: {exc}"[:500]
     logger.warning("Outbox message %s of business %s failed (attempt %s): %s", message.pk, business.pk, attempts, error)
     rows = OutboxMessage.objects.filter(business=business, pk=message.pk)
-    if attempts >= MAX_ATTEMPTS:
+    if permanent or attempts >= MAX_ATTEMPTS:
         rows.update(status=MessageStatus.FAILED, attempts=attempts, last_error=error, claimed_until=None)
         return Delivery("failed")
     wait = BACKOFF[attempts - 1]

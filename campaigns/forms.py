@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from .models import Promotion
 from .services import MAX_DAYS_BEFORE, MAX_DELAY_MINUTES, MAX_FREQUENCY_DAYS, MIN_DAYS_BEFORE, MIN_FREQUENCY_DAYS
 
 
@@ -13,8 +14,20 @@ class ThankYouForm(forms.Form):
         max_value=MAX_DELAY_MINUTES,
         help_text="0 sends it as soon as the referral is confirmed.",
     )
+    promotion = forms.ModelChoiceField(
+        label="Attach a promotion",
+        queryset=Promotion.objects.none(),
+        required=False,
+        empty_label="No promotion",
+        help_text="While it runs, its name, offer and link fill {{ promotion_name }}, {{ promotion_offer }} and "
+        "{{ promotion_link }}.",
+    )
     subject = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}))
+
+    def __init__(self, *args, business, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["promotion"].queryset = Promotion.objects.filter(business=business, archived_at__isnull=True)
 
 
 class RewardExpiringForm(forms.Form):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
@@ -88,6 +89,9 @@ TEMPLATE_NAMES = {
     AutopilotKind.WELCOME: "Welcome",
     "reward_revoked": "Reward revoked",
     AutopilotKind.MILESTONE_REACHED: "Milestone reached",
+    "client_sign_in": "Sign-in link",
+    "friend_invitation": "Friend invitation",
+    "friend_reminder": "Friend invitation reminder",
 }
 
 
@@ -106,6 +110,8 @@ class Autopilot(models.Model):
     frequency_days = models.PositiveSmallIntegerField(default=60)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # An offer to attach (Referral Thank You): its name, value and link become template variables.
+    promotion = models.ForeignKey("Promotion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedManager(business="business")
@@ -138,3 +144,167 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} suppressed ({self.reason})"
+
+
+class PromotionKind(models.TextChoices):
+    PERCENT = "percent", "Percent off"
+    FIXED = "fixed", "Amount off"
+
+
+class PromotionAudience(models.TextChoices):
+    ANYONE = "anyone", "Anyone"
+    NEW_CLIENTS = "new_clients", "New clients only"
+    REFERRERS = "referrers", "Clients who referred someone"
+
+
+class Promotion(models.Model):
+    """A public discount: a code anyone in the audience can use on the chosen services between two dates, up to a
+    number of uses. Shared by a link that opens the booking page with the code applied."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    code = models.CharField(max_length=30, help_text="Unique per business, compared without case.")
+    kind = models.CharField(max_length=8, choices=PromotionKind.choices, default=PromotionKind.PERCENT)
+    percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    amount = models.BigIntegerField(default=0, help_text="For an amount off, in minor units.")
+    services = models.ManyToManyField("businesses.Service", blank=True, related_name="+")
+    all_services = models.BooleanField(default=True, help_text="Off: only the chosen services.")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    # Bookings that use it and still stand; kept under the promotion's row lock, given back when one is cancelled.
+    uses = models.PositiveIntegerField(default=0)
+    audience = models.CharField(max_length=12, choices=PromotionAudience.choices, default=PromotionAudience.ANYONE)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint("business", models.functions.Upper("code"), name="promotion_unique_code"),
+            models.CheckConstraint(
+                condition=models.Q(kind="percent", percent__gt=0, percent__lte=100, amount=0)
+                | models.Q(kind="fixed", amount__gt=0, percent=0),
+                name="promotion_value_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True) | models.Q(uses__lte=models.F("max_uses")),
+                name="promotion_uses_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MessagingSettings(models.Model):
+    """How a business's e-mail presents itself: the sender name clients see and where their replies go. The
+    address itself stays the platform's (only its domain is authenticated to send)."""
+
+    business = models.OneToOneField(Business, on_delete=models.CASCADE, related_name="+")
+    sender_name = models.CharField(max_length=100, blank=True, help_text="Empty: the business's name.")
+    reply_to = models.EmailField(blank=True, help_text="Empty: the owner's e-mail address.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"Messaging settings of {self.business}"
+
+
+class CampaignAudience(models.TextChoices):
+    CONSENTING = "consenting", "Every client who agreed to marketing e-mail"
+    SEGMENT = "segment", "A saved segment of the clients list"
+    REFERRERS = "referrers", "Clients who referred others"
+    RECENT_REFERRED = "recent_referred", "Recently referred clients who visited once"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Campaign(models.Model):
+    """A targeted marketing e-mail to an audience of clients, sent once, now or at a scheduled time.
+
+    Sending writes recipients in batches ordered by client id; `cursor` is the last client id written, moved in
+    the transaction that writes the batch, so a batch retried after a crash starts where the last commit ended."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    audience = models.CharField(max_length=20, choices=CampaignAudience.choices, default=CampaignAudience.CONSENTING)
+    segment = models.ForeignKey("clients.Segment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # For "recently referred clients who visited once": how recent, in days.
+    audience_days = models.PositiveSmallIntegerField(default=30)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    promotion = models.ForeignKey("Promotion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Matching clients when sending started; once sent, the recipients actually written.
+    total_recipients = models.PositiveIntegerField(default=0)
+    written_recipients = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0, help_text="The last client id written.")
+    # When the last batch was handed out; a sending campaign whose batch task was lost is resumed by the beat.
+    batch_at = models.DateTimeField(null=True, blank=True)
+    # Why a scheduled campaign could not start (its segment was deleted, nobody matched), for the owner to read.
+    problem = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="scheduled") | models.Q(scheduled_at__isnull=False),
+                name="campaign_scheduled_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "-created_at", "-id"], name="campaign_business_newest"),
+            # The beat reads due and stalled campaigns across businesses; both indexes stay as small as the queue.
+            models.Index(fields=["scheduled_at"], condition=models.Q(status="scheduled"), name="campaign_due"),
+            models.Index(fields=["batch_at"], condition=models.Q(status="sending"), name="campaign_sending"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+
+
+class CampaignRecipient(models.Model):
+    """One client a campaign was written to, with their message and their first click on a tracked link.
+
+    `token` (random, unguessable) names the recipient in the tracked links of their message: /c/<token><target>/."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(OutboxMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    token = models.CharField(max_length=32, unique=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "client"], name="campaign_recipient_unique")]
+        indexes = [models.Index(fields=["business", "campaign", "id"], name="campaign_recipient_page")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} to {self.client_id}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
+from django.template import Context, Engine, Library, Template, TemplateSyntaxError, defaultfilters, defaulttags
 from django.utils.html import linebreaks
 
 register = Library()
@@ -62,13 +62,28 @@ def _clean(variables: Variables) -> dict[str, str | int]:
 def render(subject: str, body: str, variables: Variables) -> Rendered:
     """Subject and plain text rendered without escaping, the HTML part with autoescape (a friend called
     `<b>Bob</b>` stays text). Raises TemplateSyntaxError for a template that does not compile."""
-    values = _clean(variables)
-    subject_template, body_template = _engine.from_string(subject), _engine.from_string(body)
-    # A header cannot hold a line break (Django refuses it): the subject becomes one line.
-    rendered_subject = " ".join(subject_template.render(Context(values, autoescape=False)).split())[:200]
-    text = _tidy(body_template.render(Context(values, autoescape=False)))
-    html = linebreaks(_tidy(body_template.render(Context(values, autoescape=True))).strip(), autoescape=False)
-    return Rendered(subject=rendered_subject, text=text, html=html)
+    return compile_message(subject, body).render(variables)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A subject and body compiled once, to render for many recipients (a campaign's batch)."""
+
+    subject: Template
+    body: Template
+
+    def render(self, variables: Variables) -> Rendered:
+        values = _clean(variables)
+        # A header cannot hold a line break (Django refuses it): the subject becomes one line.
+        rendered_subject = " ".join(self.subject.render(Context(values, autoescape=False)).split())[:200]
+        text = _tidy(self.body.render(Context(values, autoescape=False)))
+        html = linebreaks(_tidy(self.body.render(Context(values, autoescape=True))).strip(), autoescape=False)
+        return Rendered(subject=rendered_subject, text=text, html=html)
+
+
+def compile_message(subject: str, body: str) -> Compiled:
+    """Raises TemplateSyntaxError for a template that does not compile."""
+    return Compiled(_engine.from_string(subject), _engine.from_string(body))
 
 
 def _tidy(text: str) -> str:
@@ -77,4 +92,4 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-__all__ = ["Rendered", "TemplateSyntaxError", "check", "render"]
+__all__ = ["Compiled", "Rendered", "TemplateSyntaxError", "check", "compile_message", "render"]

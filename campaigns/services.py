@@ -15,7 +15,7 @@ from businesses.models import Business
 from clients.models import Client
 
 from . import sandbox
-from .models import Autopilot, Channel, MessageStatus, OutboxMessage, Suppression
+from .models import Autopilot, Channel, MessageStatus, MessagingSettings, OutboxMessage, Promotion, Suppression
 from .sandbox import Rendered
 from .wording import DEFAULTS, sample_variables
 
@@ -136,9 +136,10 @@ def autopilot_save(
     delay_minutes: int | None = None,
     days_before: int | None = None,
     frequency_days: int | None = None,
+    promotion: Promotion | None = None,
 ) -> Autopilot:
     """Save an autopilot's settings (a timing left as None keeps its current value). Refuses (ValidationError by
-    field) a template that does not compile and a timing out of range."""
+    field) a template that does not compile, a timing out of range and another business's promotion."""
     errors: dict[str, list[str]] = {}
     for field, source in (("subject", subject), ("body", body)):
         try:
@@ -151,9 +152,17 @@ def autopilot_save(
         errors["days_before"] = [f"Choose between {MIN_DAYS_BEFORE} and {MAX_DAYS_BEFORE} days."]
     if frequency_days is not None and not MIN_FREQUENCY_DAYS <= frequency_days <= MAX_FREQUENCY_DAYS:
         errors["frequency_days"] = [f"Choose between {MIN_FREQUENCY_DAYS} and {MAX_FREQUENCY_DAYS} days."]
+    if promotion is not None and (promotion.business_id != business.pk or kind != "referral_thank_you"):
+        errors["promotion"] = ["Choose one of this business's promotions (only the thank-you can carry one)."]
     if errors:
         raise ValidationError(errors)
-    defaults: dict[str, object] = {"enabled": enabled, "subject": subject, "body": body, "updated_at": timezone.now()}
+    defaults: dict[str, object] = {
+        "enabled": enabled,
+        "subject": subject,
+        "body": body,
+        "promotion": promotion,
+        "updated_at": timezone.now(),
+    }
     if delay_minutes is not None:
         defaults["delay_minutes"] = delay_minutes
     if days_before is not None:
@@ -199,3 +208,25 @@ MIN_FREQUENCY_DAYS, MAX_FREQUENCY_DAYS = 1, 365
 TIMING_DEFAULTS: dict[str, dict[str, int | bool]] = {
     "encourage_referrals": {"delay_minutes": 2 * 24 * 60, "frequency_days": 60},
 }
+
+
+@transaction.atomic
+def messaging_settings_save(*, business: Business, sender_name: str, reply_to: str) -> MessagingSettings:
+    """Save the sender name and reply-to address of the business's e-mail (empty: the defaults). ValidationError
+    by field for a name that would break the From header or an address that is not one."""
+    sender_name, reply_to = " ".join((sender_name or "").split()), (reply_to or "").strip()
+    errors: dict[str, list[str]] = {}
+    if len(sender_name) > 100 or any(char in sender_name for char in '<>@"'):
+        errors["sender_name"] = ["Use up to 100 characters, without < > @ or quotes."]
+    if reply_to:
+        try:
+            validate_email(reply_to)
+        except ValidationError:
+            errors["reply_to"] = ["Enter a valid e-mail address, or leave it empty."]
+    if errors:
+        raise ValidationError(errors)
+    saved, _ = MessagingSettings.objects.update_or_create(
+        business=business,
+        defaults={"sender_name": sender_name, "reply_to": reply_to, "updated_at": timezone.now()},
+    )
+    return saved

@@ -35,3 +35,26 @@ def remind_expiring() -> int:
     from .expiring import remind_expiring_all
 
     return remind_expiring_all()
+
+
+@business_task(name="campaigns.campaign_batch", bind=True)
+def campaign_batch(self, business, campaign_id: int, after: int) -> str:
+    """Write one batch of a sending campaign (the clients after id `after`) and hand out the next. In-process
+    mode (no broker) loops here instead of chaining, so a long campaign does not nest a task per batch."""
+    from .bulk import campaign_send_batch
+
+    result = campaign_send_batch(business=business, campaign_id=campaign_id, after=after)
+    while self.request.is_eager and result.outcome == "written":
+        result = campaign_send_batch(business=business, campaign_id=campaign_id, after=result.next_after)
+    if result.outcome == "written":
+        # Should this fail (a broker outage), the campaign's batch_at ages and the beat resumes it.
+        campaign_batch.delay(business.pk, campaign_id, result.next_after)
+    return result.outcome
+
+
+@app.task(name="campaigns.campaigns_start_due", acks_late=True)
+def campaigns_start_due() -> int:
+    """Periodic (beat, every minute): start the scheduled campaigns that are due and resume stalled ones."""
+    from .bulk import campaigns_start_due as start_due
+
+    return start_due()

@@ -75,6 +75,7 @@ SETTINGS_PAGES = {
     AutopilotKind.REFERRAL_THANK_YOU: {
         "form": ThankYouForm,
         "timing": ("delay_minutes",),
+        "promotion": True,
         "url": "campaigns:thank_you",
         "saved": "The Referral Thank You is saved.",
         "intro": (
@@ -146,7 +147,11 @@ def _autopilot_settings(request, kind: str):
         "subject": autopilot.subject,
         "body": autopilot.body,
     }
-    form = page["form"](request.POST or None, initial=initial)
+    form_kwargs = {}
+    if page.get("promotion"):
+        initial["promotion"] = autopilot.promotion_id
+        form_kwargs["business"] = business
+    form = page["form"](request.POST or None, initial=initial, **form_kwargs)
     previewing = request.method == "POST" and request.POST.get("action") == "preview"
     status = 200
     if request.method == "POST":

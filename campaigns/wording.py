@@ -17,7 +17,9 @@ As a thank-you, here is {{ reward }} your next visit: use the code {{ coupon_cod
 {% if expires_on %} before {{ expires_on }}{% endif %}.
 {% endif %}
 Know someone else who would like us? Share your link: {{ referral_link }}
-
+{% if promotion_link %}
+And one more thing for you: {{ promotion_name }}, {{ promotion_offer }}. Book it here: {{ promotion_link }}
+{% endif %}
 See you soon,
 {{ business_name }}
 """
@@ -95,6 +97,10 @@ THANK_YOU_VARIABLES: dict[str, str | int] = {
     "expires_on": "1 June 2026",
     "business_name": "",
     "referral_link": "https://example.com/r/ANNA1234",
+    # Filled when the owner attaches a promotion to the thank-you; empty otherwise.
+    "promotion_name": "Spring offer",
+    "promotion_offer": "20% off",
+    "promotion_link": "https://example.com/w/bright-smile/?promo=SPRING20",
 }
 
 

@@ -26,6 +26,8 @@ from businesses.events import event_record
 from businesses.models import Business, Service
 from businesses.money import format_money
 from businesses.services import audit_record
+from campaigns.promotions import SOURCE_TYPE as PROMOTION_SOURCE
+from campaigns.promotions import promotion_discount_line, promotion_lock_for_use, promotion_take_use
 from clients.models import Client
 from clients.services import ClientData, client_create, client_set_referrer, client_update
 from rewards.models import CouponKind, RewardStatus
@@ -278,11 +280,12 @@ def booking_create_with_referral(
     starts_at: datetime,
     claim: ReferralClaim | None = None,
     coupon_code: str = "",
+    promotion_code: str = "",
     actor=None,
     is_test: bool = False,
     **booking_fields,
 ) -> Booking:
-    """Create a booking with whatever referral and coupon it carries, in one transaction.
+    """Create a booking with whatever referral, coupon and promotion it carries, in one transaction.
 
     An ineligible referral is recorded with its reason and the booking goes through at full price; a flagged one
     still gives the discount but holds the referrer's reward for review. The coupon row is locked, so one coupon
@@ -324,7 +327,14 @@ def booking_create_with_referral(
             code=claim.code.upper()[:40],
         )
     coupon = coupon_lock_for_use(business=business, code=coupon_code, client=client) if coupon_code.strip() else None
+    promotion = (
+        promotion_lock_for_use(business=business, code=promotion_code, service=service, client=client)
+        if promotion_code.strip()
+        else None
+    )
     others = [coupon_discount_line(coupon, service.price)] if coupon else []
+    if promotion is not None:
+        others.append(promotion_discount_line(promotion, service.price))
     lines = _combine(referral_line, others, program.combination_mode if program else rules.CombinationMode.STACK)
     booking = booking_create(
         business=business,
@@ -337,6 +347,8 @@ def booking_create_with_referral(
     )
     if coupon is not None and any(line.source_type == "rewards.Coupon" for line in lines):
         coupon_redeem(business=business, coupon=coupon, booking=booking, actor=actor)
+    if promotion is not None and any(line.source_type == PROMOTION_SOURCE for line in lines):
+        promotion_take_use(business=business, promotion=promotion, booking=booking, actor=actor)
     if quote is not None and quote.referrer is not None and quote.referrer.pk != client.pk:
         applied = referral_line.amount if referral_line in lines else 0
         _record_referral(business, program, booking, quote, claim, applied, staff_referral, actor, is_test)

@@ -31,6 +31,8 @@ urlpatterns = [
     path("", include("widgets.urls_root")),
     # Public: the one-click unsubscribe link of marketing e-mail (a signed token, no login).
     path("u/<str:token>/", campaign_views_public.unsubscribe, name="unsubscribe"),
+    # Public: the tracked links of campaign e-mail (/c/<token>/).
+    path("", include("campaigns.urls_public")),
     path("dashboard/", views.dashboard_home, name="dashboard_home"),
     path("businesses/new/", business_views.business_new, name="business_new"),
     path("invitations/<str:token>/", business_views.invitation_accept, name="invitation_accept"),

@@ -148,3 +148,25 @@ def _milestones(business, owner):
 
 
 BUILDERS.append(_milestones)
+
+
+def _promotions(business, owner):
+    """A running promotion, for its edit and archive URLs."""
+    from campaigns.promotions import PromotionData, promotion_create
+
+    data = PromotionData(name="Walker offer", code="WALKER10", kind="percent", value="10")
+    return {"promotion_id": promotion_create(business=business, data=data, actor=owner).pk}
+
+
+BUILDERS.append(_promotions)
+
+
+def _targeted_campaigns(business, owner):
+    """A draft campaign, for the campaign page, its edit form and its actions."""
+    from campaigns.bulk import CampaignData, campaign_create
+
+    campaign = campaign_create(business=business, data=CampaignData(name="Walker campaign"), actor=owner)
+    return {"campaign_id": campaign.pk}
+
+
+BUILDERS.append(_targeted_campaigns)

@@ -26,6 +26,7 @@ PUBLIC_PREFIXES = (
     "r/",
     "w/",
     "u/",
+    "c/",
     "dashboard/",
     "businesses/new/",
     "invitations/",

@@ -12,3 +12,12 @@ class ProviderDown(ConnectionRefusedError):
 class FailingBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         raise ProviderDown("Connection refused by smtp.example.com:587")
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A provider that raises what `refusal` is set to (a class attribute the test sets)."""
+
+    refusal: Exception = ConnectionRefusedError("not set")
+
+    def send_messages(self, email_messages):
+        raise type(self).refusal
