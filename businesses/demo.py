@@ -8,6 +8,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django_scopes import scope
 
+from .hours import demo_opening_hours_seed
 from .models import Business, Membership, Role
 from .services import business_create, invitation_create
 
@@ -55,4 +56,5 @@ def seed() -> DemoContext:
             invitation_create(
                 business=business, email="nina@serenity-massage.example", role=Role.STAFF, invited_by=owner
             )
+        demo_opening_hours_seed(business=business)
     return DemoContext(business=business, owner=owner, staff=staff)

@@ -27,9 +27,10 @@ from .sandbox import Variables
 from .services import autopilot_get, outbox_enqueue, suppression_reason
 
 
-def share_links(*, business_name: str, link: str) -> dict[str, str]:
-    """Pre-composed share links, every value URL-encoded."""
-    text = quote(f"I recommend {business_name}: {link}", safe="")
+def share_links(*, business_name: str, link: str, message: str | None = None) -> dict[str, str]:
+    """Pre-composed share links, every value URL-encoded. `message` (which should hold the link) replaces the
+    default wording, e.g. the business's share message on the client's profile page."""
+    text = quote(message if message else f"I recommend {business_name}: {link}", safe="")
     return {
         "share_email": f"mailto:?subject={quote(business_name, safe='')}&body={text}",
         "share_sms": f"sms:?body={text}",

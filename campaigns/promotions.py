@@ -71,6 +71,23 @@ def promotion_variables(promotion: Promotion | None) -> dict[str, str]:
     }
 
 
+def promotion_banner(*, business: Business, code: str) -> dict | None:
+    """What the booking pages say about a `promo` code from a promotion link, while it runs; None otherwise (an
+    unknown or stopped code says nothing: the booking checks the code again and explains then)."""
+    promotion = promotion_find(business=business, code=code) if code else None
+    if promotion is None or not promotion_is_running(promotion):
+        return None
+    services = [] if promotion.all_services else sorted(s.name for s in promotion.services.all())
+    return {
+        "code": promotion.code,
+        "name": promotion.name,
+        "offer": promotion_offer(promotion, business.currency),
+        "services": ", ".join(services) if len(services) <= 3 else "",
+        "ends_on": promotion.ends_on,
+        "new_clients_only": promotion.audience == PromotionAudience.NEW_CLIENTS,
+    }
+
+
 def _local_today(business: Business, now=None) -> date:
     return timezone.localtime(now or timezone.now(), ZoneInfo(business.time_zone)).date()
 

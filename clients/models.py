@@ -183,3 +183,23 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total_rows else int(100 * self.processed_rows / self.total_rows)
+
+
+class ClientLoginToken(models.Model):
+    """A magic sign-in link to the client's profile page. Only the sha256 of the token is kept (the e-mail carries
+    it); single use by a conditional UPDATE of `used_at`, and short-lived."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="login_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        indexes = [models.Index(fields=["business", "client", "created_at"], name="login_token_business_client")]
+
+    def __str__(self) -> str:
+        return f"Sign-in link of client {self.client_id}"

@@ -247,8 +247,26 @@ def _flags_for(business: Business, program: ReferralProgram, referrer: Client, r
     )
 
 
-def _combine(referral_line: DiscountLine | None, other_lines: list[DiscountLine], mode: str) -> list[DiscountLine]:
-    """Stack, or keep only the best discount, as the program's combination mode says."""
+def referral_discount_line(quote: Quote | None, claim: ReferralClaim) -> DiscountLine | None:
+    """The referral's discount as a booking line, or None when the quote gives nothing."""
+    if quote is None or not quote.discount:
+        return None
+    return DiscountLine(
+        kind=DiscountKind.REFERRAL,
+        label=quote.label,
+        amount=quote.discount,
+        source_type="referrals.ReferralRule",
+        source_id=quote.rule.id,
+        code=claim.code.upper()[:40],
+    )
+
+
+def combine_discounts(
+    referral_line: DiscountLine | None, other_lines: list[DiscountLine], program: ReferralProgram | None
+) -> list[DiscountLine]:
+    """The lines a booking gets: the referral's with the others (coupon, promotion) stacked, or only the best, as
+    the program's combination mode says. The booking and the widget's price preview both decide here."""
+    mode = program.combination_mode if program is not None else rules.CombinationMode.STACK
     if referral_line is None:
         return other_lines
     if rules.best_discount_only(referral_line.amount, [line.amount for line in other_lines], mode):
@@ -316,16 +334,7 @@ def booking_create_with_referral(
             business=business, service=service, claim=claim, referee=client, test_drive=is_test, program=program
         )
     )
-    referral_line = None
-    if quote is not None and quote.discount:
-        referral_line = DiscountLine(
-            kind=DiscountKind.REFERRAL,
-            label=quote.label,
-            amount=quote.discount,
-            source_type="referrals.ReferralRule",
-            source_id=quote.rule.id,
-            code=claim.code.upper()[:40],
-        )
+    referral_line = referral_discount_line(quote, claim)
     coupon = coupon_lock_for_use(business=business, code=coupon_code, client=client) if coupon_code.strip() else None
     promotion = (
         promotion_lock_for_use(business=business, code=promotion_code, service=service, client=client)
@@ -335,7 +344,7 @@ def booking_create_with_referral(
     others = [coupon_discount_line(coupon, service.price)] if coupon else []
     if promotion is not None:
         others.append(promotion_discount_line(promotion, service.price))
-    lines = _combine(referral_line, others, program.combination_mode if program else rules.CombinationMode.STACK)
+    lines = combine_discounts(referral_line, others, program)
     booking = booking_create(
         business=business,
         client=client,

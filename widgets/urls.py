@@ -6,4 +6,5 @@ app_name = "widgets"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("preview/", views.preview, name="preview"),
 ]

@@ -13,12 +13,17 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_scopes import scope
 
+from businesses.hours import has_opening_hours
 from businesses.models import Business, Service
 from businesses.money import format_money
+from campaigns.promotions import promotion_banner
 from referrals.codes import code_resolve
 from referrals.models import ReferralProgram, ReferralRule
 from referrals.program import format_amount, format_percent
 from referrals.rules import AmountKind
+
+from .booking_flow import carried, step_url
+from .selectors import widget_theme
 
 
 def public_business_view(view):
@@ -52,7 +57,7 @@ def _referee_offer(rule: ReferralRule | None, currency: str, services: list[Serv
     return f"{offer} {', '.join(covered)}" if len(covered) <= 3 else f"{offer} selected services"
 
 
-def _referral(business: Business, raw_code: str, services: list[Service]) -> dict | None:
+def referral_banner(business: Business, raw_code: str, services: list[Service]) -> dict | None:
     """What the banner says for a `ref` that is an active code of this business while the program runs."""
     code = code_resolve(business=business, raw=raw_code) if raw_code else None
     if code is None:
@@ -67,15 +72,32 @@ def _referral(business: Business, raw_code: str, services: list[Service]) -> dic
     return {"code": code.code, "referrer_first_name": code.client.first_name, "offer": offer}
 
 
-@public_business_view
-def landing(request, business: Business):
+def landing_context(request, business: Business) -> dict:
+    """The landing page's context; the dashboard's preview (widgets.views) renders it with an unsaved theme."""
     services = list(
         Service.objects.filter(business=business, is_active=True, online_bookable=True).order_by("name", "id")
     )
-    rows = [{"service": service, "price": format_money(service.price, business.currency)} for service in services]
-    context = {
+    # Each service links to the booking flow once the business has opening hours, carrying the referral link.
+    bookable = has_opening_hours(business=business)
+    carry = carried(request.GET)
+    rows = [
+        {
+            "service": service,
+            "price": format_money(service.price, business.currency),
+            "book_url": step_url(business, "book_time", service=service.pk, **carry) if bookable else "",
+        }
+        for service in services
+    ]
+    return {
         "business": business,
-        "referral": _referral(business, request.GET.get("ref", "")[:64], services),
+        "bookable": bookable and bool(rows),
+        "referral": referral_banner(business, request.GET.get("ref", "")[:64], services),
+        "promo_banner": promotion_banner(business=business, code=carry.get("promo", "")),
         "services": rows,
+        "widget_theme": widget_theme(business),
     }
-    return render(request, "widgets/landing.html", context)
+
+
+@public_business_view
+def landing(request, business: Business):
+    return render(request, "widgets/landing.html", landing_context(request, business))

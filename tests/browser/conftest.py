@@ -243,3 +243,55 @@ def assert_not_reloaded(page) -> None:
 def scroll_to(locator, block: str = "start") -> None:
     """Scroll so a screenshot frames `locator` (`block` as in Element.scrollIntoView: start, center, end, nearest)."""
     locator.evaluate("(element, block) => element.scrollIntoView({block})", block)
+
+
+@pytest.fixture
+def quiet_clicks(settings):
+    """A referral link's click is counted in memory and dropped afterwards: no flusher thread outlives the test."""
+    from referrals import clicks
+
+    settings.CLICKS_LOCAL_FLUSH_SECONDS = 0
+    clicks.local_counter.take()
+    yield
+    clicks.local_counter.take()
+
+
+class Website:
+    """A business's own website for embedding tests: pages published by path, served from a thread on the loopback
+    name the live server does not use (another origin and another site: cookies go by host name, not port)."""
+
+    def __init__(self, origin: str, pages: dict[str, bytes]) -> None:
+        self.origin, self._pages = origin, pages
+
+    def __call__(self, path: str, html: str) -> str:
+        self._pages[path] = html.encode()
+        return self.origin + path
+
+
+@pytest.fixture
+def website(live_server) -> Iterator[Website]:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    pages: dict[str, bytes] = {}
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(urlsplit(self.path).path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"not found")
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = "127.0.0.1" if urlsplit(live_server.url).hostname == "localhost" else "localhost"
+    yield Website(f"http://{host}:{server.server_port}", pages)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

@@ -36,6 +36,14 @@ class Command(BaseCommand):
             f"  Referrals        {base_url}{reverse('referrals:index', args=[slug])}",
             f"  Booking page     {base_url}{reverse('widget_public:landing', args=[slug])}",
             *([f"  A client's link  {context.extras['referral_link']}"] if "referral_link" in context.extras else []),
+            *(
+                [
+                    f"  Client profile   {base_url}{reverse('widget_public:profile', args=[slug])} (sign in as "
+                    f"{context.extras['profile_email']}: the e-mailed link prints in the server's console)"
+                ]
+                if "profile_email" in context.extras
+                else []
+            ),
             f"  Log in at        {base_url}{reverse('account_login')}",
             f"  Owner            {demo.DEMO_OWNER_EMAIL} / {demo.DEMO_PASSWORD}",
             f"  Staff            {demo.DEMO_STAFF_EMAIL} / {demo.DEMO_PASSWORD}",
