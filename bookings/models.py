@@ -180,3 +180,23 @@ class BookingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event taken in. Its unique id, inserted in the transaction that handles the event, makes
+    every later delivery of the same event (a retry, or one arriving at the same time) a no-op.
+
+    Not tenant-owned: Stripe events reach the platform's one account before anyone knows whose they are.
+    """
+
+    event_id = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=200, blank=True, help_text="What handling it did, for whoever debugs.")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_id}"

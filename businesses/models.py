@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
 from django_scopes import ScopedManager
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from .choices import currency_choices, time_zone_choices
 
@@ -261,3 +262,136 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_type}#{self.subject_id}"
+
+
+class Weekday(models.IntegerChoices):
+    """Numbered as date.weekday() counts them."""
+
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningInterval(models.Model):
+    """One stretch of a weekday when clients can book online, in the business's time zone (Mon 9:00–12:00).
+
+    A day has as many rows as it has stretches (a lunch break makes two); a day without rows is closed.
+    Written only through businesses.hours.opening_hours_set, which keeps a day's stretches from overlapping.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="opening_intervals")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "weekday", "opens_at"], name="opening_unique_start"),
+            models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="opening_closes_later"),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="opening_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+
+class APIKeyScope(models.TextChoices):
+    READ = "read", "Read only"
+    READ_WRITE = "read_write", "Read and write"
+
+
+class BusinessAPIKey(AbstractAPIKey):
+    """A key another system uses to call the REST API on behalf of one business. Only its sha512 is stored
+    (djangorestframework-api-key); the whole key is shown once, when it is created. Revoking cannot be undone."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="api_keys")
+    scope = models.CharField(max_length=10, choices=APIKeyScope.choices, default=APIKeyScope.READ)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Moved at most once a minute (a conditional UPDATE), so a busy key does not write on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # The API authenticates across tenants on purpose (the key names its business), under scopes_disabled().
+    objects = ScopedManager(_manager_class=APIKeyManager, business="business")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["business", "-created"], name="api_key_business_recent")]
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == APIKeyScope.READ_WRITE
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an `Idempotency-Key`, replayed to retries for 24 hours.
+
+    Inserted as in progress in its own transaction before the request runs: the unique constraint decides which of
+    two concurrent duplicates runs; the other is refused with 409 while the first is still working."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(BusinessAPIKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of the method, path and body.")
+    status = models.CharField(max_length=12, choices=IdempotencyStatus.choices, default=IdempotencyStatus.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique_key")]
+        # The hourly cleanup deletes by age across businesses.
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"Idempotency-Key {self.key}"
+
+
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    PAID = "paid", "Paid"
+
+
+class BillingAccount(models.Model):
+    """The business's own subscription to this product. Changed only by Stripe's events (businesses.billing);
+    a business without a row is on the free plan."""
+
+    business = models.OneToOneField(Business, on_delete=models.CASCADE, related_name="billing")
+    plan = models.CharField(max_length=8, choices=Plan.choices, default=Plan.FREE)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    subscription_status = models.CharField(max_length=32, blank=True, help_text="As Stripe says: active, past_due…")
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    # Stripe does not promise order: an event created before the last one applied changes nothing.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_customer_id"],
+                condition=~models.Q(stripe_customer_id=""),
+                name="billing_unique_customer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business} on the {self.get_plan_display().lower()} plan"

@@ -5,7 +5,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from referrals_saas.celery import business_task
+from referrals_saas.celery import app, business_task
 
 from .models import Invitation
 
@@ -26,3 +26,11 @@ def invitation_send(business, invitation_id: int, token: str) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invitation.email],
     )
+
+
+@app.task(name="businesses.idempotency_cleanup")
+def idempotency_cleanup() -> int:
+    """Forget Idempotency-Key responses older than 24 hours (the API's replay window)."""
+    from referrals_saas.api.idempotency import idempotency_records_expire
+
+    return idempotency_records_expire()

@@ -92,6 +92,7 @@ TEMPLATE_NAMES = {
     "client_sign_in": "Sign-in link",
     "friend_invitation": "Friend invitation",
     "friend_reminder": "Friend invitation reminder",
+    "booking_received": "Booking received",
 }
 
 
@@ -308,3 +309,98 @@ class CampaignRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} to {self.client_id}"
+
+
+class WebhookEvent(models.TextChoices):
+    """What a business's endpoints can subscribe to; each is the DomainEvent of the same name."""
+
+    CLIENT_CREATED = "client.created", "A client is created"
+    BOOKING_CONFIRMED = "booking.confirmed", "A booking is confirmed"
+    REFERRAL_CREATED = "referral.created", "A referral is recorded"
+    REFERRAL_CONFIRMED = "referral.confirmed", "A referral is confirmed"
+    REWARD_ISSUED = "reward.issued", "A reward is issued"
+    COUPON_REDEEMED = "coupon.redeemed", "A coupon is redeemed"
+    STORE_CREDIT_CHANGED = "store_credit.changed", "A client's store credit changes"
+    POINTS_CHANGED = "points.changed", "A client's points change"
+
+
+# Sent by the "Send a test event" button only; not something an endpoint subscribes to.
+WEBHOOK_TEST_EVENT = "webhook.test"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the business's own systems that receives the events it chose, signed the Standard Webhooks way
+    with `secret`. After a rotation the previous secret also signs until `previous_secret_expires_at`, so a
+    receiver can switch without losing a message."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    # The chosen WebhookEvent values (a JSON list keeps SQLite and PostgreSQL alike).
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=100, help_text="whsec_ and base64 of 24 random bytes.")
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["business", "enabled"], name="webhook_endpoint_enabled")]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def secrets(self, now=None) -> list[str]:
+        """The secrets that sign a delivery now: the current one, and the previous one while it is still valid."""
+        now = now or timezone.now()
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and expires > now:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, written in the transaction of the change; delivered like an outbox message
+    (a task after commit, a lease, backoff, the sweep for lost tasks). `event_id` is the webhook-id header: the
+    same on every attempt, so a receiver can drop a duplicate."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=40, help_text="msg_ and a UUID.")
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_response = models.TextField(blank=True, help_text="The first 2 KB of the last response's body.")
+    last_error = models.CharField(max_length=500, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Every attempt, oldest first: {"at", "status_code", "error", "response"} (response cut to 200 characters).
+    history = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_unique_event"),
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False), name="webhook_sent_has_time"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "endpoint", "-created_at", "-id"], name="webhook_delivery_log"),
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="queued"), name="webhook_queued_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

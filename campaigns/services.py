@@ -43,17 +43,21 @@ def suppression_reason(*, client: Client | None, address: str, marketing: bool) 
     return ""
 
 
-def _dispatch_on_commit(message: OutboxMessage) -> None:
-    # Not Celery's delay_on_commit: that lets a broker error escape after the commit, so a confirmation that did
-    # commit would answer 500. robust=True logs it instead; the row stays queued and the sweep sends it.
-    business_id, message_id = message.business_id, message.pk
+def task_on_commit(task_name: str, *args) -> None:
+    """Send the campaigns task `task_name` once the caller's transaction commits. Not Celery's delay_on_commit:
+    that lets a broker error escape after the commit, so a confirmation that did commit would answer 500.
+    robust=True logs it instead; the row stays queued and its sweep sends it."""
 
     def deliver_after_commit() -> None:
-        from .tasks import deliver_message
+        from . import tasks
 
-        deliver_message.delay(business_id, message_id)
+        getattr(tasks, task_name).delay(*args)
 
     transaction.on_commit(deliver_after_commit, robust=True)
+
+
+def _dispatch_on_commit(message: OutboxMessage) -> None:
+    task_on_commit("deliver_message", message.business_id, message.pk)
 
 
 def outbox_enqueue(

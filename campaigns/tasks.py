@@ -58,3 +58,24 @@ def campaigns_start_due() -> int:
     from .bulk import campaigns_start_due as start_due
 
     return start_due()
+
+
+@business_task(name="campaigns.deliver_webhook")
+def deliver_webhook(business, delivery_id: int) -> str:
+    """One attempt at a webhook delivery. A failure leaves its next time on the row (up to 12 hours away, longer
+    than a broker may hold a countdown): the sweep sends the retry."""
+    from .webhook_delivery import webhook_deliver
+
+    return webhook_deliver(business=business, delivery_id=delivery_id).outcome
+
+
+@app.task(name="campaigns.webhooks_sweep", acks_late=True)
+def webhooks_sweep() -> int:
+    """Periodic (beat, every minute): a task for each due queued webhook delivery without one (retries, and
+    those a broker outage or a crash lost). Returns how many were handed out."""
+    from .webhook_delivery import webhooks_due_for_sweep
+
+    due = webhooks_due_for_sweep()
+    for business_id, delivery_id in due:
+        deliver_webhook.delay(business_id, delivery_id)
+    return len(due)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_campaigns, views_promotions, views_sender
+from . import views, views_campaigns, views_promotions, views_sender, views_webhooks
 
 app_name = "campaigns"
 
@@ -28,4 +28,22 @@ urlpatterns = [
     path("targeted/<int:campaign_id>/send/", views_campaigns.campaign_send, name="campaign_send"),
     path("targeted/<int:campaign_id>/schedule/", views_campaigns.campaign_schedule, name="campaign_schedule"),
     path("targeted/<int:campaign_id>/cancel/", views_campaigns.campaign_cancel, name="campaign_cancel"),
+    path("webhooks/", views_webhooks.webhook_list, name="webhooks"),
+    path("webhooks/new/", views_webhooks.webhook_new, name="webhook_new"),
+    path("webhooks/<int:endpoint_id>/", views_webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<int:endpoint_id>/edit/", views_webhooks.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:endpoint_id>/rotate/", views_webhooks.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<int:endpoint_id>/toggle/", views_webhooks.webhook_toggle, name="webhook_toggle"),
+    path("webhooks/<int:endpoint_id>/test/", views_webhooks.webhook_test, name="webhook_test"),
+    path("webhooks/<int:endpoint_id>/delete/", views_webhooks.webhook_delete, name="webhook_delete"),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/",
+        views_webhooks.webhook_delivery,
+        name="webhook_delivery",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/",
+        views_webhooks.webhook_resend,
+        name="webhook_resend",
+    ),
 ]

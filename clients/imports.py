@@ -464,9 +464,7 @@ def import_jobs_resume_stale(*, now: datetime | None = None) -> list[int]:
         for pk, business_id, updated_at, resume_count in stale:
             claimed = ImportJob.objects.filter(
                 business_id=business_id, pk=pk, status__in=UNFINISHED, updated_at=updated_at
-            ).update(
-                updated_at=now, resume_count=F("resume_count") + 1
-            )
+            ).update(updated_at=now, resume_count=F("resume_count") + 1)
             if not claimed:
                 continue  # another sweep took it, or the import moved on meanwhile
             if resume_count + 1 > MAX_RESUMES:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from businesses.billing import client_limit_check
 from businesses.events import event_record
 from businesses.models import Business
 from businesses.services import audit_record
@@ -156,6 +157,7 @@ def _tag_get_or_create(business: Business, name: str) -> Tag:
 def client_create(*, business: Business, data: ClientData, actor=None, referred_by: Client | None = None) -> Client:
     """Create a client. Refuses a second client with the same canonical e-mail (also under a race, by constraint)."""
     values = _clean(business, data)
+    client_limit_check(business=business, count_clients=Client.objects.filter(business=business).count)
     client = Client(business=business, **values)
     _apply_consent(client, data, timezone.now())
     _save_client(business, client)
@@ -164,6 +166,7 @@ def client_create(*, business: Business, data: ClientData, actor=None, referred_
     if referred_by is not None:
         client_set_referrer(business=business, client=client, referrer=referred_by, actor=actor)
     audit_record(business=business, actor=actor, action="client.created", subject=client)
+    event_record(business=business, kind="client.created", subject=client, actor=actor)
     return client
 
 
