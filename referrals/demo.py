@@ -92,6 +92,10 @@ def seed(context) -> None:
                 coupon_code=coupon.code,
                 actor=context.staff,
             )
+        # Months of history before these, so the overview has a past to compare with (referrals/demo_history.py).
+        from .demo_history import seed_history
+
+        seed_history(business=business, staff=context.staff, referrers=referrers, services=massages)
 
 
 def _rule(business, program, position, name, services, *, referee_percent=0, referee_amount=0, **reward):

@@ -362,3 +362,77 @@ class ReferrerTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.successful_referrals} successful referrals"
+
+
+class FriendInvitation(models.Model):
+    """A client's e-mailed invitation of a friend (not a client yet) to book with their referral link.
+
+    One per friend per referrer (the canonical e-mail is unique per referrer); at most one reminder, stamped in
+    `reminded_at`; `booked_at` records that the friend booked, so no reminder goes out after that."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    referrer = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="friend_invitations")
+    first_name = models.CharField(max_length=100)
+    email = models.EmailField()
+    email_canonical = models.CharField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+    # The friend's referral once they booked through this referrer (SET_NULL: the invitation outlives it).
+    referral = models.ForeignKey(Referral, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "referrer", "email_canonical"], name="friend_invitation_unique_email"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "referrer", "created_at"], name="friend_invitation_referrer"),
+            # The reminder sweep reads, across businesses, only the invitations still waiting for their reminder.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(reminded_at__isnull=True, booked_at__isnull=True),
+                name="friend_invitation_reminder_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.first_name} by client {self.referrer_id}"
+
+
+class ReferralDailyStats(models.Model):
+    """The overview's figures for one local day of a business, by booked service (0: not about a service).
+
+    The subscribers in referrals/daily_stats.py insert one row of differences per change, in the transaction of the
+    change (an insert locks nothing another booking waits for); a periodic task folds a key's rows into one, and
+    `rebuild_referral_stats` rewrites them from the source rows (nightly for recent days, on demand for backfill).
+    Readers always sum. Money figures belong to the day the booking starts; counts to the day the thing happened."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    service_key = models.BigIntegerField(default=0, help_text="The booked service's id; 0 for clicks.")
+    clicks = models.BigIntegerField(default=0)
+    referrals = models.BigIntegerField(default=0, help_text="Referred bookings made.")
+    confirmed = models.BigIntegerField(default=0, help_text="Referrals confirmed.")
+    lost = models.BigIntegerField(default=0, help_text="Referrals not eligible, rejected or cancelled.")
+    new_clients = models.BigIntegerField(default=0, help_text="First bookings made.")
+    new_referred_clients = models.BigIntegerField(default=0, help_text="First bookings made with a referral.")
+    referred_revenue = models.BigIntegerField(default=0)
+    cost_referral = models.BigIntegerField(default=0)
+    cost_coupon = models.BigIntegerField(default=0)
+    cost_store_credit = models.BigIntegerField(default=0)
+    cost_points = models.BigIntegerField(default=0)
+    cost_service_credit = models.BigIntegerField(default=0)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["day", "service_key"]
+        indexes = [models.Index(fields=["business", "day", "service_key"], name="daily_stats_business_day")]
+
+    def __str__(self) -> str:
+        return f"Referral figures of {self.day}"

@@ -28,3 +28,39 @@ def auto_approve_flagged() -> int:
         with scope(business=business):
             approved += referrals_auto_approve_due(business=business)
     return approved
+
+
+@app.task(name="referrals.daily_stats_refresh", acks_late=True)
+def daily_stats_refresh() -> int:
+    """Periodic (beat, nightly): rebuild the overview's recent daily figures of every business from the source
+    rows (clicks arrive by flush; anything that drifted heals) and warm its cached client comparison.
+    Idempotent: a rebuild writes what the rows say."""
+    from businesses.models import Business
+
+    from .analytics import comparison_refresh
+    from .daily_stats import daily_stats_refresh_recent
+
+    written = daily_stats_refresh_recent()
+    for business in Business.objects.order_by("pk").iterator():
+        with scope(business=business):
+            comparison_refresh(business=business)
+    return written
+
+
+COMPACT_WATERMARK = "referrals:daily-stats-compacted-up-to"
+
+
+@app.task(name="referrals.daily_stats_compact", acks_late=True)
+def daily_stats_compact() -> int:
+    """Periodic (beat, every 5 minutes): fold the overview's rows of differences, one row per key again. Remembers
+    how far it got; a lost mark only makes the next run start from the beginning."""
+    from django.core.cache import cache
+
+    from .daily_stats import daily_stats_compact as compact
+
+    after = cache.get(COMPACT_WATERMARK, 0)
+    newest = compact(after_id=after)
+    while newest != after:
+        after, newest = newest, compact(after_id=newest)
+    cache.set(COMPACT_WATERMARK, newest, None)
+    return newest

@@ -25,6 +25,13 @@ SECTIONS = [
         "Your catalog of services and programmes, prices and payment plans.",
     ),
     Section(
+        "hours",
+        "Opening hours",
+        "businesses:opening_hours",
+        "When clients can book online, and whether their bookings arrive confirmed.",
+        owner_only=True,
+    ),
+    Section(
         "referrals",
         "Referrals",
         "referrals:index",
@@ -42,6 +49,7 @@ SECTIONS = [
         "Widget",
         "widgets:index",
         "The booking widget for your website and your clients' profile page.",
+        owner_only=True,
     ),
     Section("settings", "Settings", "businesses:settings", "Business details and your team.", owner_only=True),
 ]

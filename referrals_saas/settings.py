@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rest_framework_api_key",
     "django_htmx",
     "template_partials",
     "django_countries",
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before XFrameOptionsMiddleware, so that it sees (and replaces) that header on the widget's pages.
+    "widgets.framing.WidgetFramingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -142,6 +146,8 @@ CELERY_TASK_IGNORE_RESULT = True
 # Long waits are rows polled by periodic tasks, so no countdown ever approaches this.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# Days after which a friend invited from a client profile gets their one reminder (widgets.invitations).
+FRIEND_INVITATION_REMINDER_DAYS = 3
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Referral link clicks are counted in Redis by the click view and written to ClickCount in batches.
     "referrals-clicks-flush": {"task": "referrals.clicks_flush", "schedule": 60.0},
@@ -155,6 +161,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "campaigns-outbox-sweep": {"task": "campaigns.outbox_sweep", "schedule": 60.0},
     # Clients are reminded of coupons, store credit and points about to expire unused (once per item).
     "campaigns-remind-expiring": {"task": "campaigns.remind_expiring", "schedule": 86400.0},
+    # Scheduled campaigns that are due start sending; a sending campaign whose batch task was lost resumes.
+    "campaigns-start-due": {"task": "campaigns.campaigns_start_due", "schedule": 60.0},
+    # Webhook deliveries whose retry is due, or whose task was lost, are handed to a task.
+    "campaigns-webhooks-sweep": {"task": "campaigns.webhooks_sweep", "schedule": 60.0},
+    # Friends a client invited by e-mail get one reminder this many days later if they have not booked.
+    "widgets-remind-invited-friends": {"task": "widgets.remind_invited_friends", "schedule": 3600.0},
+    # Idempotency-Key records older than 24 hours are deleted.
+    "api-idempotency-cleanup": {"task": "businesses.idempotency_cleanup", "schedule": 3600.0},
+    # The overview's daily figures of the last days are rebuilt from the source rows (clicks, drift).
+    "referrals-daily-stats-refresh": {"task": "referrals.daily_stats_refresh", "schedule": 86400.0},
+    # The overview's rows of differences are folded into one row per day and service.
+    "referrals-daily-stats-compact": {"task": "referrals.daily_stats_compact", "schedule": 300.0},
 }
 
 # --- Accounts (django-allauth) ------------------------------------------------------------------------------
@@ -204,11 +222,18 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # A send must finish well within the outbox's five-minute delivery claim (campaigns/delivery.py).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
+# --- Outbound webhooks ----------------------------------------------------------------------------------------
+# Webhook targets must be public addresses; True also allows loopback (127.0.0.1, ::1), for a receiver on the
+# developer's own machine and for the tests' local receiver. Never in production.
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
+
 # --- Stripe (keys only from the environment; empty disables payments) -----------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# The Price (price_...) of the paid plan businesses subscribe to; empty: no plans, no limits (businesses.billing).
+STRIPE_PRICE_PAID_PLAN = env.str("STRIPE_PRICE_PAID_PLAN", default="")
 
 # --- Security -----------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -247,11 +272,42 @@ STORAGES = {
 
 # --- API ----------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "referrals_saas.api.schema.APIAutoSchema",
+    # Per-business API keys sent as `Authorization: Bearer <key>`; no session or basic auth on the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["referrals_saas.api.auth.APIKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["referrals_saas.api.permissions.HasBusinessAPIKey"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "referrals_saas.api.throttling.ReadThrottle",
+        "referrals_saas.api.throttling.WriteThrottle",
+    ],
+    # Per API key, counted in the cache (Redis when REDIS_URL is set).
+    "DEFAULT_THROTTLE_RATES": {
+        "api_read": env.str("API_RATE_READ", default="120/minute"),
+        "api_write": env.str("API_RATE_WRITE", default="60/minute"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "referrals_saas.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "referrals_saas.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Referrals API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": "The referral program of one business, for its booking system, CRM or e-mail platform. "
+    "Authenticate with an API key from the dashboard (Settings → API keys): `Authorization: Bearer <key>`.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Self-hosted Swagger UI and Redoc (drf-spectacular-sidecar): no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ClientSourceEnum": "clients.models.Source",
+        "ReferralSourceEnum": "referrals.models.ReferralSource",
+    },
 }
 
 LOGGING = {

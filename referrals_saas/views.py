@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from businesses.services import memberships_of
 
-from .tenancy import LAST_BUSINESS_SESSION_KEY, business_view
+from .tenancy import LAST_BUSINESS_SESSION_KEY
 
 
 def home(request):
@@ -40,11 +40,6 @@ def dashboard_home(request):
     last = request.session.get(LAST_BUSINESS_SESSION_KEY)
     chosen = next((m for m in memberships if m.business.slug == last), memberships[0])
     return redirect("overview", business_slug=chosen.business.slug)
-
-
-@business_view
-def overview(request):
-    return render(request, "dashboard/overview.html", {"active_section": "overview"})
 
 
 def section_not_ready(request, section_key: str, planned: list[str]):

@@ -170,3 +170,31 @@ def _targeted_campaigns(business, owner):
 
 
 BUILDERS.append(_targeted_campaigns)
+
+
+def _webhooks(business, owner):
+    """A webhook endpoint (made directly: saving through the service resolves its host) and one delivery."""
+    from campaigns.models import WebhookDelivery, WebhookEndpoint
+    from campaigns.webhooks import new_event_id, new_secret
+
+    endpoint = WebhookEndpoint.objects.create(
+        business=business, url="https://hooks.example.com/in", events=["client.created"], secret=new_secret()
+    )
+    delivery = WebhookDelivery.objects.create(
+        business=business, endpoint=endpoint, event_type="client.created", event_id=new_event_id(), payload={}
+    )
+    return {"endpoint_id": endpoint.pk, "delivery_id": delivery.pk}
+
+
+BUILDERS.append(_webhooks)
+
+
+def _api_keys(business, owner):
+    """An API key, for the revoke URL of the API keys page."""
+    from businesses.api_keys import api_key_create
+
+    key, _ = api_key_create(business=business, name="Walker key", scope="read", actor=owner)
+    return {"key_prefix": key.prefix}
+
+
+BUILDERS.append(_api_keys)

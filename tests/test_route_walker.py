@@ -32,6 +32,9 @@ PUBLIC_PREFIXES = (
     "invitations/",
     "accounts/",
     "admin/",
+    "stripe/",
+    # The REST API: every endpoint but the schema and docs needs an API key (tests/api/).
+    "api/v1/",
 )
 
 
