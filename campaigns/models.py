@@ -93,6 +93,7 @@ TEMPLATE_NAMES = {
     "friend_invitation": "Friend invitation",
     "friend_reminder": "Friend invitation reminder",
     "booking_received": "Booking received",
+    "booking_confirmed": "Booking confirmed",
 }
 
 

@@ -165,9 +165,9 @@ def online_booking_create(
     return booking
 
 
-def booking_received_send(*, business: Business, booking: Booking) -> None:
+def booking_received_send(*, business: Business, booking: Booking, key: str = "booking-received") -> None:
     """Tell the client what they booked (requested or confirmed), with the discounts and the total: written to the
-    outbox in the booking's transaction, once per booking."""
+    outbox in the booking's transaction, once per booking and `key`."""
     local = timezone.localtime(booking.starts_at, ZoneInfo(business.time_zone))
     context = {
         "first_name": booking.client.first_name,
@@ -184,8 +184,22 @@ def booking_received_send(*, business: Business, booking: Booking) -> None:
     }
     outbox_enqueue(
         business=business,
-        key=f"booking-received:{booking.pk}",
-        template="booking_received",
+        key=f"{key}:{booking.pk}",
+        template=key.replace("-", "_"),
         content=render_email("booking_received", context),
         client=booking.client,
     )
+
+
+def on_booking_confirmed(event) -> None:
+    """Staff confirmed a booking the client requested online: the client hears it is confirmed (once). A booking
+    confirmed as it was made has no `from_status` and was already announced as confirmed."""
+    if event.payload.get("from_status") != BookingStatus.REQUESTED:
+        return
+    booking = (
+        Booking.objects.select_related("client", "service")
+        .filter(business=event.business, pk=event.subject_id, channel=Channel.ONLINE)
+        .first()
+    )
+    if booking is not None:
+        booking_received_send(business=event.business, booking=booking, key="booking-confirmed")

@@ -73,3 +73,27 @@ def test_the_booked_page_offers_to_pay_online_when_stripe_is_set_up(client, stud
     response = confirm(client, studio, massage, slot + timedelta(hours=1), token, email="cleo@example.com")
     done = client.get(response["Location"]).content.decode()
     assert "Pay £100.00 now" in done and 'target="_top"' in done and "/pay/" in done
+
+
+def test_staff_confirming_a_requested_online_booking_tells_the_client_once(client, studio, massage, slot, owner):
+    from bookings.models import Booking
+    from bookings.services import booking_confirm
+
+    token = open_details(client, studio, massage, slot)
+    confirm(client, studio, massage, slot, token)
+    with scope(business=studio):
+        booking = Booking.objects.get(business=studio)
+        booking_confirm(business=studio, booking=booking, actor=owner)
+        booking_confirm(business=studio, booking=booking, actor=owner)  # again: no change, no second e-mail
+        [message] = OutboxMessage.objects.filter(business=studio, template="booking_confirmed")
+    assert message.subject == f"Your booking at {studio.name} is confirmed"
+    assert message.to_address == "bob.stone@outlook.com"
+
+
+def test_a_booking_confirmed_as_it_is_made_is_announced_once(client, studio, massage, slot):
+    widget_online_booking_status_set(business=studio, status=OnlineBookingStatus.CONFIRMED, actor=None)
+    token = open_details(client, studio, massage, slot)
+    confirm(client, studio, massage, slot, token)
+    with scope(business=studio):
+        assert not OutboxMessage.objects.filter(business=studio, template="booking_confirmed").exists()
+    assert len(received(studio)) == 1
