@@ -226,6 +226,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Webhook targets must be public addresses; True also allows loopback (127.0.0.1, ::1), for a receiver on the
 # developer's own machine and for the tests' local receiver. Never in production.
 WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
+# How many proxies in front append to X-Forwarded-For (a TLS proxy: 1). Rate limits and fraud signals count by the
+# address the outermost of them saw; 0 trusts no header and uses the connection's address.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
 # --- Stripe (keys only from the environment; empty disables payments) -----------------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

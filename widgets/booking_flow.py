@@ -11,7 +11,6 @@ import secrets
 from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.core.signing import BadSignature, Signer, TimestampSigner
 from django.urls import reverse
 
@@ -19,6 +18,7 @@ from bookings.models import Booking
 from businesses.models import Business
 from clients.models import Client
 from clients.params import day_in_range, parse_id
+from referrals_saas.ratelimit import hit
 
 # Parameters that ride along, unchanged, through every step: the referral link's code and signed click time
 # (referrals.codes.click_token) and a promotion code. Longer values are cut, not refused: they only ever
@@ -148,17 +148,7 @@ def parse_day(raw: str | None) -> date | None:
 # --- Rate limit ---------------------------------------------------------------------------------------------------
 
 
-def confirm_allowed(ip_address: str) -> bool:
-    """Count one confirmation from this address; False once it made more than CONFIRM_LIMIT in the window.
-
-    A fixed window in the shared cache (Redis in production), so every web process counts together.
-    """
-    key = f"widgets:confirm-rate:{ip_address or 'unknown'}"
-    cache.add(key, 0, timeout=CONFIRM_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # The key expired between add and incr: this is the first request of a new window.
-        cache.set(key, 1, timeout=CONFIRM_WINDOW)
-        count = 1
-    return count <= CONFIRM_LIMIT
+def confirm_allowed(business, ip_address: str) -> bool:
+    """Count one confirmation from this address at this business; False once it made more than CONFIRM_LIMIT in
+    the window (a fixed window in the shared cache)."""
+    return hit(f"widgets:confirm-rate:{business.pk}:{ip_address or 'unknown'}", CONFIRM_WINDOW) <= CONFIRM_LIMIT

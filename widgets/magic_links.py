@@ -22,9 +22,9 @@ from campaigns.services import outbox_enqueue
 from clients.identity import canonical_email
 from clients.models import Client, ClientLoginToken
 from referrals.services import sighting_hashes, sighting_record
+from referrals_saas.ratelimit import hit
 
 from .emails import render_email
-from .ratelimit import hit
 
 VALID_FOR = timedelta(minutes=15)
 RATE_WINDOW_SECONDS = 15 * 60

@@ -39,6 +39,7 @@ from referrals.codes import click_time_from
 from referrals.models import ReferralSource
 from referrals.selectors import referrer_candidates
 from referrals.services import ReferralClaim, sighting_hashes
+from referrals_saas.ratelimit import client_ip
 
 from . import booking_flow as flow
 from .forms_booking import DetailsForm
@@ -102,10 +103,6 @@ def _carried(request) -> dict[str, str]:
     return flow.carried(_params(request))
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def _service(business: Business, raw) -> Service:
     service_id = parse_id(raw)
     if service_id is None:
@@ -162,7 +159,7 @@ def _claim(request, business: Business, carry: dict, form: DetailsForm) -> Refer
     then a referrer the client named. Every claim carries the device's keyed fingerprint for fraud checks."""
     fingerprint = sighting_hashes(
         business=business,
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
     )
     code = form.cleaned_data.get("code", "")
@@ -508,7 +505,7 @@ def _taken_page(request, business, service, start, carry, token, form):
 @widget_view("POST")
 def confirm(request, business: Business):
     carry = _carried(request)
-    if not flow.confirm_allowed(_client_ip(request)):
+    if not flow.confirm_allowed(business, client_ip(request)):
         raise FlowProblem(
             429,
             _("Too many bookings from here"),

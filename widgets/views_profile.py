@@ -16,13 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from businesses.forms import add_errors
 from businesses.models import Business
 from clients.models import Client
+from referrals_saas.ratelimit import client_ip, hit
 
 from .client_session import client_sign_in, client_sign_out, signed_in_client
 from .forms_profile import InviteForm, SignInForm
 from .invitations import friend_invite
 from .magic_links import SeenFrom, magic_link_check, magic_link_consume, magic_link_request, sign_in_request_allowed
 from .profile import client_profile
-from .ratelimit import client_ip, hit
 from .selectors import widget_theme
 from .views_public import public_business_view
 
