@@ -47,11 +47,33 @@ class Response:
     body: str  # the first RESPONSE_LIMIT bytes, decoded
 
 
+# Special-purpose ranges refused whatever this Python's `ipaddress` tables say (they changed between patch releases:
+# 3.11.7 calls 192.0.0.192, a cloud metadata address, global).
+_ALWAYS_REFUSED = tuple(
+    ipaddress.ip_network(net)
+    for net in ("0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "64:ff9b:1::/48")
+)
+
+
+def _carried_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: IPv4-mapped, 6to4 (2002::/16), Teredo, NAT64 (64:ff9b::/96)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in ipaddress.ip_network("64:ff9b::/96"):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_refusal(ip: IPAddress) -> str:
-    """Why a connection to `ip` is refused, or "" if it is a public address. An IPv4-mapped IPv6 address
-    (::ffff:10.0.0.1) is judged as the IPv4 address it carries."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Why a connection to `ip` is refused, or "" if it is a public address. An IPv6 address that carries an IPv4
+    one (IPv4-mapped, 6to4, Teredo, NAT64) is judged as that IPv4 address."""
+    ip = _carried_ipv4(ip) or ip
     if ip.is_loopback:
         return "" if settings.WEBHOOKS_ALLOW_LOOPBACK else "a loopback address"
     if ip.is_unspecified:
@@ -64,7 +86,7 @@ def address_refusal(ip: IPAddress) -> str:
         return "a reserved address"
     if ip.is_private:
         return "a private address"
-    if not ip.is_global:
+    if not ip.is_global or any(ip in network for network in _ALWAYS_REFUSED if network.version == ip.version):
         return "a reserved address"  # shared (carrier-grade NAT), documentation and other special ranges
     return ""
 
