@@ -142,6 +142,8 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     void_reason = models.CharField(max_length=200, blank=True)
+    # Paid online: the Stripe Checkout Session that paid it, so a second session paying it again is told apart.
+    external_ref = models.CharField(max_length=255, blank=True)
 
     objects = ScopedManager(business="business")
 

@@ -7,6 +7,8 @@ bookings.stripe_events, which makes each event count once) records a payment.
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from businesses import stripe_gateway as gateway
+from businesses.events import event_record
 from businesses.models import Business, PaymentPlan
 from businesses.money import format_money
 from clients.params import parse_id
@@ -27,6 +30,8 @@ PAY_TOKEN_MAX_AGE = 14 * 24 * 3600
 # A second press of "Pay now" within this time goes to the same Checkout page (a session lives 24 hours), so one
 # client with two tabs is not asked to pay twice.
 CHECKOUT_REUSE_SECONDS = 3600
+# The cached page is handed out only while it has at least this long left to live.
+REUSE_MARGIN_SECONDS = 300
 PAYABLE_BOOKING_STATUSES = (BookingStatus.REQUESTED, BookingStatus.CONFIRMED)
 SETTLED = ("paid", "no_payment_required")
 
@@ -126,8 +131,11 @@ def booking_checkout_start(*, business: Business, booking: Booking) -> str:
         cancel_url=f"{status_url}?checkout=cancelled",
         customer_email=booking.client.email,
         reference=f"booking-{booking.pk}",
+        # A session lives as long as it is reused (Stripe's default, 24 hours, would let a second tab opened
+        # after the reuse window pay a second time); Stripe's minimum is 30 minutes.
+        expires_at=int(time.time()) + CHECKOUT_REUSE_SECONDS,
     )
-    cache.set(reuse_key, session.url, CHECKOUT_REUSE_SECONDS)
+    cache.set(reuse_key, session.url, CHECKOUT_REUSE_SECONDS - REUSE_MARGIN_SECONDS)
     return session.url
 
 
@@ -159,9 +167,24 @@ def booking_payment_completed(session: dict) -> str:
         paid, currency = session.get("amount_total"), str(session.get("currency") or "")
         if currency.upper() != booking.currency or not isinstance(paid, int) or paid < payment.amount:
             return f"refused: paid {paid} {currency}, due {payment.amount} {booking.currency}"
+        session_id = str(session.get("id") or "")
         try:
             with transaction.atomic():
-                payment_record(business=business, payment=payment, method=PaymentMethod.STRIPE)
+                # Locks the client, then the payment; a payment paid already comes back as it was.
+                recorded = payment_record(business=business, payment=payment, method=PaymentMethod.STRIPE)
+                if recorded.method != PaymentMethod.STRIPE or recorded.external_ref not in ("", session_id):
+                    # Paid already (at the desk, or by another Checkout): this charge must go back to the client.
+                    event_record(
+                        business=business,
+                        kind="payment.refund_needed",
+                        subject=booking,
+                        payment_id=payment.pk,
+                        checkout_session=session_id,
+                        amount=paid,
+                        currency=booking.currency,
+                    )
+                    return f"refused: payment {payment.pk} was already paid; session {session_id} needs a refund"
+                Payment.objects.filter(business=business, pk=payment.pk).update(external_ref=session_id)
                 if Booking.objects.get(business=business, pk=booking.pk).status == BookingStatus.REQUESTED:
                     booking_confirm(business=business, booking=booking)
         except ValidationError as error:

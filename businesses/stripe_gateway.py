@@ -99,6 +99,7 @@ def checkout_session_for_item(
     cancel_url: str,
     customer_email: str = "",
     reference: str = "",
+    expires_at: int | None = None,
 ) -> CheckoutSession:
     """A Checkout Session for one item: a payment, or a subscription when the item has an interval.
 
@@ -127,6 +128,8 @@ def checkout_session_for_item(
         params["customer_email"] = customer_email
     if reference:
         params["client_reference_id"] = reference
+    if expires_at is not None:
+        params["expires_at"] = expires_at
     session = _call(lambda: _client().v1.checkout.sessions.create(params=params))
     return CheckoutSession(id=session.id, url=session.url)
 

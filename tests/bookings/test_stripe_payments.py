@@ -3,13 +3,15 @@ stand-in (tests/stripe_standin.py) and with event payloads signed in the test. N
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client as HttpClient
 from django_scopes import scope
 
 from bookings.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus, StripeEvent
 from bookings.stripe_payments import pay_token, payment_button_context
-from businesses.models import PaymentPlan, PlanInterval
+from businesses.models import DomainEvent, PaymentPlan, PlanInterval
 from businesses.money import format_money
 from referrals.codes import code_for_client
 from referrals.models import Referral, ReferralStatus
@@ -126,6 +128,8 @@ def test_pay_now_opens_checkout_for_the_amount_after_the_referral_discount(clien
     assert params["success_url"].endswith("/status/?checkout=done")
     assert params["cancel_url"].endswith("/status/?checkout=cancelled")
     assert params["success_url"].startswith("http://") and f"/w/{business.slug}/pay/" in params["success_url"]
+    # The page expires when it stops being handed out again, not after Stripe's default 24 hours.
+    assert 3500 <= int(params["expires_at"]) - int(time.time()) <= 3600
 
 
 def test_a_second_press_goes_to_the_same_checkout_page(client, business, stripe_api):  # noqa: F811
@@ -281,6 +285,45 @@ def test_five_deliveries_of_one_event_issue_one_reward(client, business, stripe_
     with scope(business=business):
         assert Reward.objects.filter(business=business, client=anna).count() == 1
         assert Coupon.objects.filter(business=business, client=anna).count() == 1
+
+
+def test_a_second_checkout_paying_a_paid_payment_is_flagged_for_a_refund_not_recorded(
+    client,
+    business,
+    stripe_webhooks,  # noqa: F811
+):
+    with scope(business=business):
+        booking, anna = referred_booking(business)
+        first = completed_session(booking)
+        second = {**completed_session(booking), "id": "cs_test_second_tab"}
+    assert deliver(client, "checkout.session.completed", first).json()["outcome"].startswith("payment")
+    outcome = deliver(client, "checkout.session.completed", second).json()["outcome"]
+    assert outcome.startswith("refused:") and "needs a refund" in outcome
+    with scope(business=business):
+        payment = Payment.objects.get(business=business, booking=booking)
+        [flag] = DomainEvent.objects.filter(business=business, kind="payment.refund_needed")
+        assert Reward.objects.filter(business=business, client=anna).count() == 1
+    assert (payment.status, payment.external_ref) == (PaymentStatus.PAID, "cs_test_abc")
+    assert (flag.subject_id, flag.payload["checkout_session"], flag.payload["amount"]) == (
+        booking.pk,
+        "cs_test_second_tab",
+        85_00,
+    )
+
+
+def test_a_checkout_paying_what_was_paid_at_the_desk_is_flagged_for_a_refund(client, business, stripe_webhooks):  # noqa: F811
+    from bookings.services import payment_record
+
+    with scope(business=business):
+        booking, _ = referred_booking(business)
+        payment = Payment.objects.get(business=business, booking=booking)
+        payment_record(business=business, payment=payment, method=PaymentMethod.CASH)
+        session = completed_session(booking)
+    assert "needs a refund" in deliver(client, "checkout.session.completed", session).json()["outcome"]
+    with scope(business=business):
+        payment.refresh_from_db()
+        assert payment.method == PaymentMethod.CASH
+        assert DomainEvent.objects.filter(business=business, kind="payment.refund_needed").count() == 1
 
 
 def test_two_events_about_one_checkout_still_reward_once(client, business, stripe_webhooks):  # noqa: F811
