@@ -29,9 +29,8 @@ from .params import parse_id
 from .selectors import (
     EXPORT_COLUMNS,
     ClientFilters,
-    capped_count,
+    client_count,
     client_page,
-    client_queryset,
     export_rows,
     segment_count,
     segment_list,
@@ -90,7 +89,7 @@ def _render_list(request, filters: ClientFilters, *, raw: dict, segment: Segment
         client.detail_url = detail_url(client.pk)
         client.referrer_url = detail_url(client.referred_by_id) if client.referred_by_id else ""
         client.phone_display = display_phone(client.phone)
-    count = capped_count(client_queryset(business=business, filters=filters))
+    count = client_count(business=business, filters=filters)
     tags = list(Tag.objects.filter(business=business).order_by("name"))
     referrer = None
     if filters.referred_by is not None:

@@ -284,6 +284,18 @@ class Referral(models.Model):
             models.Index(fields=["business", "status", "created_at"], name="referral_business_status"),
             models.Index(fields=["business", "referrer", "status"], name="referral_business_referrer"),
             models.Index(fields=["business", "created_at"], name="referral_business_created"),
+            # The leaderboard: a period's successes per referrer, and a referrer's referees, from the index alone.
+            models.Index(
+                fields=["business", "created_at", "referrer"],
+                condition=models.Q(status="confirmed", is_test=False),
+                name="referral_confirmed_created",
+            ),
+            models.Index(
+                fields=["business", "referrer", "created_at"],
+                include=["referee"],
+                condition=models.Q(status="confirmed", is_test=False),
+                name="referral_confirmed_referrer",
+            ),
             models.Index(
                 fields=["auto_approve_at"],
                 condition=models.Q(status="flagged", auto_approve_at__isnull=False),
