@@ -20,7 +20,7 @@ from clients.models import Client
 
 from .daily_stats import COST_FIELDS, FIGURES
 from .models import ClickCount, ReferralDailyStats, ReferralProgram, ReferrerTally
-from .selectors import Period
+from .selectors import EVENT_LABELS, Period
 
 # Clicks of these last days come from ClickCount itself: the flush writes them there, not into the daily rows.
 FRESH_DAYS = 3
@@ -33,7 +33,29 @@ PERIODS = {
 }
 DEFAULT_PERIOD = "30d"
 MAX_CUSTOM_DAYS = 3660
-ACTIVITY_PREFIXES = ("referral.", "reward.", "milestone.", "coupon.", "friend.", "campaign.", "message.", "outbox.")
+ACTIVITY_PREFIXES = (
+    "referral.",
+    "reward.",
+    "milestone.",
+    "coupon.",
+    "friend.",
+    "campaign.",
+    "message.",
+    "outbox.",
+    "payment.refund_needed",
+)
+# What the recent activity says for each kind; others read as their name ("reward.skipped" → "Reward skipped").
+ACTIVITY_LABELS = {
+    **EVENT_LABELS,
+    "referral.approved": "Referral approved after review",
+    "referral.refused": "A referral code could not be applied",
+    "reward.skipped": "No reward: the referrer reached the maximum",
+    "milestone.reached": "A referrer reached a milestone",
+    "friend.invited": "A client invited a friend by e-mail",
+    "campaign.started": "Campaign started sending",
+    "campaign.cancelled": "Campaign cancelled",
+    "payment.refund_needed": "Paid twice online: refund the extra payment in Stripe",
+}
 COMPARISON_SECONDS = 6 * 3600
 TOP_SERVICES = 5
 
@@ -272,9 +294,12 @@ def recent_activity(*, business: Business, limit: int = 10) -> list[DomainEvent]
     kinds = Q()
     for prefix in ACTIVITY_PREFIXES:
         kinds |= Q(kind__startswith=prefix)
-    return list(
+    events = list(
         DomainEvent.objects.filter(kinds, business=business).select_related("actor").order_by("-created_at")[:limit]
     )
+    for event in events:
+        event.label = ACTIVITY_LABELS.get(event.kind) or event.kind.replace(".", " ").replace("_", " ").capitalize()
+    return events
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -240,3 +240,19 @@ def test_query_count_does_not_grow_with_the_data(owner_client, business, owner, 
             booking_confirm(business=business, booking=book(business, other, massage, link(referrer)))
     with django_assert_num_queries(small):
         assert page(owner_client, business, period="year").status_code == 200
+
+
+def test_recent_activity_reads_in_words(owner_client, business, story):
+    page = owner_client.get(reverse("overview", args=[business.slug])).content.decode()
+    activity = page[page.index('id="activity-title"') :]
+    assert "Referral confirmed" in activity and "Reward issued to the referrer" in activity
+    assert "referral.confirmed" not in activity
+
+
+def test_a_payment_to_refund_is_in_the_recent_activity(business, owner):
+    from businesses.events import event_record
+
+    with scope(business=business), transaction.atomic():
+        event_record(business=business, kind="payment.refund_needed", subject=business, amount=85_00)
+        [event] = analytics.recent_activity(business=business)
+    assert event.label == "Paid twice online: refund the extra payment in Stripe"
