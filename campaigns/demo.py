@@ -18,6 +18,55 @@ from .services import autopilot_get, autopilot_save, messaging_settings_save
 def seed(context) -> None:
     seed_promotions(context)
     seed_campaigns(context)
+    seed_webhooks(context)
+
+
+def seed_webhooks(context) -> None:
+    """A CRM endpoint, paused (the demo machine reaches no internet: an enabled one would only pile up retries),
+    with the log of what it received before: referrals confirmed and rewards issued for the demo's referrals."""
+    from referrals.models import Referral, ReferralStatus
+
+    from .models import MessageStatus, WebhookDelivery, WebhookEndpoint
+    from .webhooks import new_event_id, new_secret
+
+    business = context.business
+    with scope(business=business):
+        if WebhookEndpoint.objects.filter(business=business).exists():
+            return
+        endpoint = WebhookEndpoint.objects.create(
+            business=business,
+            url="https://crm.serenity-massage.example/hooks/referrals",
+            description="Our CRM: new referrals and rewards",
+            events=["referral.confirmed", "reward.issued"],
+            secret=new_secret(),
+            enabled=False,
+            disabled_reason="Paused by the owner while the CRM moves.",
+        )
+        confirmed = Referral.objects.filter(business=business, status=ReferralStatus.CONFIRMED, is_test=False)
+        for referral in confirmed.select_related("referrer", "referee").order_by("confirmed_at")[:6]:
+            moment = referral.confirmed_at or timezone.now()
+            WebhookDelivery.objects.create(
+                business=business,
+                endpoint=endpoint,
+                event_type="referral.confirmed",
+                event_id=new_event_id(),
+                payload={
+                    "type": "referral.confirmed",
+                    "timestamp": moment.isoformat(),
+                    "data": {
+                        "id": referral.pk,
+                        "referrer": {"id": referral.referrer_id, "first_name": referral.referrer.first_name},
+                        "referee": {"id": referral.referee_id, "first_name": referral.referee.first_name},
+                    },
+                },
+                status=MessageStatus.SENT,
+                attempts=1,
+                last_status_code=200,
+                last_response='{"ok": true}',
+                last_attempt_at=moment,
+                created_at=moment,
+                sent_at=moment,
+            )
 
 
 def seed_promotions(context) -> None:
