@@ -160,6 +160,12 @@ def test_inside_a_cross_site_frame_a_new_client_names_who_referred_them_with_the
 
     day = next_open_day(studio)
     frame.locator(f'.day-strip a[href*="day={day.isoformat()}"]').click()
+    # The day's times are swapped in by htmx: focus a time only once the swap has settled, or the focused button
+    # can be replaced under the keyboard (the day may already be the one shown, so aria-current alone is no sign).
+    expect(frame.locator(".day-strip a[aria-current=date]")).to_have_attribute(
+        "href", re.compile(f"day={day.isoformat()}")
+    )
+    expect(frame.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     slot = frame.get_by_role("button", name="13:30", exact=True)
     slot.focus()
     expect(slot).to_be_focused()
