@@ -113,7 +113,7 @@ def new_context(browser, live_server, request) -> Iterator[Callable]:
             for page_number, page in enumerate(context.pages, start=1):
                 path = screenshot_dir(request.node) / f"failure-context{number}-page{page_number}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=path)
+                screenshot(page, path)
         context.close()
     assert not page_errors, f"JavaScript errors in the pages: {page_errors}"
 
@@ -143,13 +143,28 @@ def shot(request) -> Callable:
 
     def take(page, name: str, *, docs: str | None = None) -> Path:
         path = directory / f"{next(counter):02d}-{name}.png"
-        page.screenshot(path=path)
+        screenshot(page, path)
         if docs:
             DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_SCREENSHOTS / docs)
         return path
 
     return take
+
+
+def screenshot(page, path: Path, attempts: int = 3) -> None:
+    """Save a screenshot. Chromium now and then answers "Unable to capture screenshot" while it is between frames
+    on a loaded machine: the page is fine, so try again after a moment rather than fail the test."""
+    from playwright.sync_api import Error
+
+    for attempt in range(1, attempts + 1):
+        try:
+            page.screenshot(path=path)
+            return
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error) or attempt == attempts:
+                raise
+            page.wait_for_timeout(250 * attempt)
 
 
 def screenshot_dir(node) -> Path:
