@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +26,7 @@ from businesses.events import event_record
 from businesses.models import Business, Service
 from businesses.money import percent_of
 from clients.models import Client
+from referrals.clicks import local_day
 from referrals.program import format_amount, format_percent
 
 from .models import Promotion, PromotionAudience, PromotionKind
@@ -88,13 +88,9 @@ def promotion_banner(*, business: Business, code: str) -> dict | None:
     }
 
 
-def _local_today(business: Business, now=None) -> date:
-    return timezone.localtime(now or timezone.now(), ZoneInfo(business.time_zone)).date()
-
-
 def promotion_is_running(promotion: Promotion, now=None) -> bool:
     """Not archived, within its dates and not used up: worth offering in a message."""
-    today = _local_today(promotion.business, now)
+    today = local_day(promotion.business.time_zone, now)
     return (
         promotion.archived_at is None
         and (promotion.starts_on is None or promotion.starts_on <= today)
@@ -110,7 +106,7 @@ def promotion_problem(
     created), in words a client understands; None if it can. `is_new` spares the caller's second look-up."""
     if promotion is None or promotion.archived_at is not None:
         return "This promotion code is not valid."
-    today = _local_today(promotion.business, now)
+    today = local_day(promotion.business.time_zone, now)
     if promotion.starts_on and today < promotion.starts_on:
         return f"This promotion starts on {promotion.starts_on.day} {promotion.starts_on:%B %Y}."
     if promotion.ends_on and today > promotion.ends_on:

@@ -16,7 +16,6 @@ from django import forms
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_scopes import scope
 
@@ -27,6 +26,7 @@ from clients.spreadsheet import safe_cell
 from referrals_saas.tenancy import business_view
 
 from . import analytics, charts
+from .clicks import local_day
 from .daily_stats import COST_FIELDS, COUNTED_STATUSES, FIGURES
 from .models import LIVE_STATUSES, ClickCount, Referral, ReferralDailyStats
 
@@ -84,7 +84,7 @@ def _form(request) -> PeriodForm:
 
 
 def _today(business) -> date:
-    return timezone.localdate(timezone=ZoneInfo(business.time_zone))
+    return local_day(business.time_zone)
 
 
 def _percent(value: float | None) -> str:

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 
@@ -370,3 +372,18 @@ def test_the_thank_you_settings_offer_the_business_s_promotions(owner_client, bu
     assert response.status_code == 302
     with scope(business=business):
         assert Autopilot.objects.get(kind=AutopilotKind.REFERRAL_THANK_YOU).promotion == promotion
+
+
+def test_the_list_reads_each_promotion_s_business_once_not_per_row(owner_client, business):
+    with scope(business=business):
+        spring(business)
+    url_ = url(business, "promotions")
+    owner_client.get(url_)
+    with CaptureQueriesContext(connection) as one:
+        owner_client.get(url_)
+    with scope(business=business):
+        for code in ("TWO22", "THREE3", "FOUR44"):
+            spring(business, code=code, name=code)
+    with CaptureQueriesContext(connection) as four:
+        owner_client.get(url_)
+    assert len(four) == len(one)
